@@ -1,0 +1,49 @@
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    # DPMDT programme managers: allocations, users and roles.
+    PROVINCE_ADMIN = "province_admin", _("Province administrator")
+    # DPMDT staff: grant workflow and report verification, province-wide.
+    PROVINCE_STAFF = "province_staff", _("Province staff")
+    # Enters progress for the villages of one regency only.
+    REGENCY_OFFICER = "regency_officer", _("Regency officer")
+    # Reads everything, changes nothing.
+    AUDITOR = "auditor", _("Auditor")
+
+
+class User(AbstractUser):
+    # Least privilege by default: a new account reads and changes nothing it is not given.
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AUDITOR)
+    regency = models.ForeignKey(
+        "villages.Regency",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="officers",
+        verbose_name=_("regency/city"),
+        help_text=_("Required for regency officers, empty for every other role."),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role=Role.REGENCY_OFFICER, regency__isnull=False)
+                | (~Q(role=Role.REGENCY_OFFICER) & Q(regency__isnull=True)),
+                name="user_regency_only_for_officers",
+                violation_error_message=_("A regency officer needs a regency; other roles have none."),
+            ),
+        ]
+
+    def clean(self) -> None:
+        super().clean()
+        if self.role == Role.REGENCY_OFFICER and self.regency_id is None:
+            raise ValidationError({"regency": _("A regency officer must be assigned a regency.")})
+        if self.role != Role.REGENCY_OFFICER and self.regency_id is not None:
+            raise ValidationError({"regency": _("Only regency officers are assigned a regency.")})

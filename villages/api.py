@@ -1,0 +1,108 @@
+"""Read-only REST API of the region registry."""
+
+import django_filters
+from rest_framework import serializers, viewsets
+
+from villages import selectors
+from villages.models import District, Regency, RegencyKind, Village, VillageKind
+
+CODE_LOOKUP_REGEX = r"[0-9]{2}(\.[0-9]{2}){0,2}(\.[0-9]{4})?"
+
+
+class RegencyOutputSerializer(serializers.ModelSerializer):
+    province = serializers.CharField(source="province_id")
+    district_count = serializers.IntegerField()
+    desa_count = serializers.IntegerField()
+    kelurahan_count = serializers.IntegerField()
+
+    class Meta:
+        model = Regency
+        fields = ["code", "name", "kind", "province", "is_active", "district_count", "desa_count", "kelurahan_count"]
+
+
+class DistrictOutputSerializer(serializers.ModelSerializer):
+    regency = serializers.CharField(source="regency_id")
+    regency_name = serializers.CharField(source="regency.name")
+    desa_count = serializers.IntegerField()
+    kelurahan_count = serializers.IntegerField()
+
+    class Meta:
+        model = District
+        fields = ["code", "name", "regency", "regency_name", "is_active", "desa_count", "kelurahan_count"]
+
+
+class VillageOutputSerializer(serializers.ModelSerializer):
+    district = serializers.CharField(source="district_id")
+    district_name = serializers.CharField(source="district.name")
+    regency = serializers.CharField(source="regency_id")
+    regency_name = serializers.CharField(source="regency.name")
+
+    class Meta:
+        model = Village
+        fields = ["code", "name", "kind", "district", "district_name", "regency", "regency_name", "is_active"]
+
+
+class RegencyFilter(django_filters.FilterSet):
+    province = django_filters.CharFilter(field_name="province_id", help_text="Province code, e.g. 18")
+    kind = django_filters.ChoiceFilter(choices=RegencyKind.choices)
+
+    class Meta:
+        model = Regency
+        fields = ["province", "kind", "is_active"]
+
+
+class DistrictFilter(django_filters.FilterSet):
+    regency = django_filters.CharFilter(field_name="regency_id", help_text="Regency code, e.g. 18.01")
+
+    class Meta:
+        model = District
+        fields = ["regency", "is_active"]
+
+
+class VillageFilter(django_filters.FilterSet):
+    regency = django_filters.CharFilter(field_name="regency_id", help_text="Regency code, e.g. 18.01")
+    district = django_filters.CharFilter(field_name="district_id", help_text="District code, e.g. 18.01.01")
+    kind = django_filters.ChoiceFilter(choices=VillageKind.choices)
+
+    class Meta:
+        model = Village
+        fields = ["regency", "district", "kind", "is_active"]
+
+
+class RegencyViewSet(viewsets.ReadOnlyModelViewSet):
+    """Regencies (kabupaten) and cities (kota) with their active unit counts."""
+
+    serializer_class = RegencyOutputSerializer
+    filterset_class = RegencyFilter
+    search_fields = ["name", "^code"]
+    lookup_field = "code"
+    lookup_value_regex = CODE_LOOKUP_REGEX
+
+    def get_queryset(self):
+        return selectors.regency_list(user=self.request.user)
+
+
+class DistrictViewSet(viewsets.ReadOnlyModelViewSet):
+    """Districts (kecamatan) with their active desa and kelurahan counts."""
+
+    serializer_class = DistrictOutputSerializer
+    filterset_class = DistrictFilter
+    search_fields = ["name", "^code"]
+    lookup_field = "code"
+    lookup_value_regex = CODE_LOOKUP_REGEX
+
+    def get_queryset(self):
+        return selectors.district_list(user=self.request.user)
+
+
+class VillageViewSet(viewsets.ReadOnlyModelViewSet):
+    """Villages: desa, kelurahan and desa adat."""
+
+    serializer_class = VillageOutputSerializer
+    filterset_class = VillageFilter
+    search_fields = ["name", "^code"]
+    lookup_field = "code"
+    lookup_value_regex = CODE_LOOKUP_REGEX
+
+    def get_queryset(self):
+        return selectors.village_list(user=self.request.user)

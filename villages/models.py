@@ -1,0 +1,126 @@
+"""The Kemendagri region registry: province > regency > district > village.
+
+Each unit's natural key is its dotted Kemendagri code (`18`, `18.01`,
+`18.01.04`, `18.01.04.2001`), used as the primary key so that URLs, the API,
+imports and exports all speak the same code. Units are never deleted: one
+that disappears from a newer official list is deactivated, because grants and
+rollout history keep pointing at it.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+# Code shapes per level (Kepmendagri 300.2.2-2138/2025): 2, 2.2, 2.2.2, 2.2.2.4 digits.
+PROVINCE_CODE_RE = r"^[0-9]{2}$"
+REGENCY_CODE_RE = r"^[0-9]{2}\.[0-9]{2}$"
+DISTRICT_CODE_RE = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}$"
+VILLAGE_CODE_RE = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$"
+
+
+class RegionQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class Region(models.Model):
+    code = models.CharField(_("code"), max_length=13, primary_key=True)
+    name = models.CharField(_("name"), max_length=100)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Cleared when the unit disappears from a newer official list.")
+    )
+
+    objects = RegionQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Province(Region):
+    class Meta(Region.Meta):
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+        constraints = [
+            models.CheckConstraint(condition=Q(code__regex=PROVINCE_CODE_RE), name="province_code_format"),
+        ]
+
+
+class RegencyKind(models.TextChoices):
+    # Regency part 01-69.
+    KABUPATEN = "kabupaten", _("Kabupaten")
+    # Regency part 71 and above.
+    KOTA = "kota", _("Kota")
+
+
+class Regency(Region):
+    kind = models.CharField(_("kind"), max_length=10, choices=RegencyKind.choices)
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="regencies", verbose_name=_("province")
+    )
+
+    class Meta(Region.Meta):
+        verbose_name = _("regency/city")
+        verbose_name_plural = _("regencies/cities")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=RegencyKind.KABUPATEN, code__regex=r"^[0-9]{2}\.[0-6][0-9]$")
+                | Q(kind=RegencyKind.KOTA, code__regex=r"^[0-9]{2}\.[7-9][0-9]$"),
+                name="regency_kind_matches_code",
+            ),
+        ]
+
+
+class District(Region):
+    regency = models.ForeignKey(
+        Regency, on_delete=models.PROTECT, related_name="districts", verbose_name=_("regency/city")
+    )
+
+    class Meta(Region.Meta):
+        verbose_name = _("district")
+        verbose_name_plural = _("districts")
+        constraints = [
+            models.CheckConstraint(condition=Q(code__regex=DISTRICT_CODE_RE), name="district_code_format"),
+        ]
+
+
+class VillageKind(models.TextChoices):
+    # Village part 1xxx (Permendagri 58/2021).
+    KELURAHAN = "kelurahan", _("Kelurahan")
+    # Village part 2xxx.
+    DESA = "desa", _("Desa")
+    # Village part 3xxx; in law a kind of desa (14 nationally, all in Kab. Jayapura).
+    DESA_ADAT = "desa_adat", _("Desa adat")
+
+
+# The kinds counted as "desa" wherever the programme reports desa-only figures.
+DESA_KINDS = (VillageKind.DESA, VillageKind.DESA_ADAT)
+
+
+class Village(Region):
+    kind = models.CharField(_("kind"), max_length=10, choices=VillageKind.choices)
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="villages", verbose_name=_("district")
+    )
+    # Denormalised from the code (its first five characters): the regency is
+    # the unit of access scope and of every report, and filtering 84k villages
+    # by it must not need a join through districts.
+    regency = models.ForeignKey(
+        Regency, on_delete=models.PROTECT, related_name="villages", verbose_name=_("regency/city")
+    )
+
+    class Meta(Region.Meta):
+        verbose_name = _("village")
+        verbose_name_plural = _("villages")
+        indexes = [models.Index(fields=["regency", "kind"], name="village_regency_kind")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=VillageKind.KELURAHAN, code__regex=r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.1[0-9]{3}$")
+                | Q(kind=VillageKind.DESA, code__regex=r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.2[0-9]{3}$")
+                | Q(kind=VillageKind.DESA_ADAT, code__regex=r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.3[0-9]{3}$"),
+                name="village_kind_matches_code",
+            ),
+        ]
