@@ -40,7 +40,7 @@ class VillageFactory(factory.django.DjangoModelFactory):
     regency = factory.SelfAttribute("district.regency")
     kind = VillageKind.DESA
     code = factory.LazyAttributeSequence(
-        lambda o, n: f"{o.district.code}.{ {'kelurahan': 1, 'desa': 2, 'desa_adat': 3}[o.kind]}{n % 999 + 1:03d}"
+        lambda o, n: f"{o.district.code}.{ {'kelurahan': 1, 'desa': 2, 'desa_adat': 3}[o.kind] }{n % 999 + 1:03d}"
     )
     name = factory.Sequence(lambda n: f"Desa Uji {n}")
 
