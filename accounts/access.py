@@ -5,8 +5,12 @@ its queryset through `restrict_to_scope`, so the regency scope of an officer
 is decided here and nowhere else.
 """
 
+from enum import StrEnum
+
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from rest_framework.permissions import BasePermission
 
 from accounts.models import Role, User
 
@@ -36,3 +40,39 @@ def restrict_to_scope(queryset: QuerySet, user: User | AnonymousUser, *, regency
     if _role(user) != Role.REGENCY_OFFICER or not user.regency_id:
         return queryset.none()
     return queryset.filter(**{regency_field: user.regency_id})
+
+
+class Capability(StrEnum):
+    # Read the programme's data (within the regency scope for officers).
+    READ = "read"
+    # Create, edit, plan, activate and close allocations.
+    MANAGE_ALLOCATIONS = "manage_allocations"
+    # Move grants: approve, disburse, record LPJ, return, close, cancel.
+    MOVE_GRANTS = "move_grants"
+
+
+# What each role may do. Regency officers and auditors only read; the scope
+# (whole province or one regency) is decided by restrict_to_scope above.
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.PROVINCE_ADMIN: frozenset({Capability.READ, Capability.MANAGE_ALLOCATIONS, Capability.MOVE_GRANTS}),
+    Role.PROVINCE_STAFF: frozenset({Capability.READ, Capability.MOVE_GRANTS}),
+    Role.REGENCY_OFFICER: frozenset({Capability.READ}),
+    Role.AUDITOR: frozenset({Capability.READ}),
+}
+
+
+def has_capability(user: User | AnonymousUser, capability: Capability) -> bool:
+    return capability in ROLE_CAPABILITIES.get(_role(user), frozenset())
+
+
+def requires(capability: Capability) -> type[BasePermission]:
+    """A DRF permission class granting `capability` to the roles the policy gives it to."""
+
+    class HasCapability(BasePermission):
+        message = _("Your role does not allow this action.")
+
+        def has_permission(self, request, view) -> bool:
+            return has_capability(request.user, capability)
+
+    HasCapability.__name__ = f"Requires_{capability.value}"
+    return HasCapability

@@ -6,12 +6,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from grants.api import AllocationViewSet, GrantViewSet
 from villages.api import DistrictViewSet, RegencyViewSet, VillageViewSet
 
 router = DefaultRouter()
 router.register("regencies", RegencyViewSet, basename="regency")
 router.register("districts", DistrictViewSet, basename="district")
 router.register("villages", VillageViewSet, basename="village")
+router.register("allocations", AllocationViewSet, basename="allocation")
+router.register("grants", GrantViewSet, basename="grant")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="villages:registry"), name="home"),

@@ -1,0 +1,136 @@
+"""Reads of allocations and grants: the ledger and the grant lists, within the reader's scope.
+
+Every figure is an aggregate query (SUM/COUNT ... GROUP BY); nothing loops over grants in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from accounts.access import restrict_to_scope
+from accounts.models import User
+from grants.models import APPROVED_OR_LATER, PAID_STATUSES, Allocation, Grant, GrantStatus
+
+LEVELS = ("province", "regency", "district")
+
+# level -> (code path, name path) of the unit a ledger row totals.
+GROUPING = {
+    "province": ("allocation__province_id", "allocation__province__name"),
+    "regency": ("village__regency_id", "village__regency__name"),
+    "district": ("village__district_id", "village__district__name"),
+}
+
+LEDGER_AMOUNTS = ("planned", "approved", "disbursed", "returned", "accounted")
+
+
+def _ledger_aggregates() -> dict:
+    live = ~Q(status=GrantStatus.CANCELLED)
+    return {
+        "units": Count("pk", filter=live),
+        "planned": Coalesce(Sum("amount", filter=live), 0),
+        "approved": Coalesce(Sum("amount", filter=Q(status__in=APPROVED_OR_LATER)), 0),
+        "disbursed": Coalesce(Sum("amount", filter=Q(status__in=PAID_STATUSES)), 0),
+        "returned": Coalesce(Sum("returned_amount"), 0),
+        "accounted": Coalesce(Sum("spent_amount"), 0),
+        "cancelled_units": Count("pk", filter=Q(status=GrantStatus.CANCELLED)),
+    }
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    code: str
+    name: str
+    units: int
+    planned: int
+    approved: int
+    disbursed: int
+    returned: int
+    accounted: int
+    cancelled_units: int
+
+    @property
+    def net_disbursed(self) -> int:
+        """Paid to villages and not returned to the treasury."""
+        return self.disbursed - self.returned
+
+    @property
+    def to_disburse(self) -> int:
+        """Planned but not yet paid."""
+        return self.planned - self.disbursed
+
+    @property
+    def disbursed_pct(self) -> float:
+        return _pct(self.disbursed, self.planned)
+
+    @property
+    def accounted_pct(self) -> float:
+        """Share of the money the villages hold that their LPJs account for."""
+        return _pct(self.accounted, self.net_disbursed)
+
+
+def _pct(part: int, whole: int) -> float:
+    return round(100 * part / whole, 1) if whole else 0.0
+
+
+@dataclass(frozen=True)
+class AllocationSummary:
+    """The allocation as a whole: what is left of it, at the province's level."""
+
+    allocation: Allocation
+    totals: LedgerRow
+
+    @property
+    def unallocated(self) -> int:
+        return self.allocation.total_amount - self.totals.planned
+
+    @property
+    def remaining(self) -> int:
+        """The allocation not (or no longer) in the villages' hands."""
+        return self.allocation.total_amount - self.totals.net_disbursed
+
+    @property
+    def disbursed_pct_of_total(self) -> float:
+        return _pct(self.totals.disbursed, self.allocation.total_amount)
+
+    @property
+    def net_disbursed_pct_of_total(self) -> float:
+        return _pct(self.totals.net_disbursed, self.allocation.total_amount)
+
+
+def allocation_list(*, user: User) -> QuerySet[Allocation]:
+    return Allocation.objects.select_related("province").order_by("-fiscal_year", "id")
+
+
+def grant_list(*, user: User, allocation: Allocation | None = None) -> QuerySet[Grant]:
+    """Grants visible to `user`, with everything a list row shows loaded in the same query."""
+    queryset = Grant.objects.select_related(
+        "allocation", "village", "village__district", "village__regency", "disbursement"
+    ).order_by("village_id")
+    if allocation is not None:
+        queryset = queryset.filter(allocation=allocation)
+    return restrict_to_scope(queryset, user, regency_field="village__regency_id")
+
+
+def ledger(
+    *, allocation: Allocation, user: User, level: str = "regency", regency_code: str | None = None
+) -> list[LedgerRow]:
+    """One row per unit of `level` (province, regency or district), ordered by code.
+
+    `regency_code` narrows a district ledger to one regency (the drill-down).
+    """
+    code_path, name_path = GROUPING[level]
+    grants = grant_list(user=user, allocation=allocation)
+    if regency_code:
+        grants = grants.filter(village__regency_id=regency_code)
+    rows = grants.order_by().values(code_path, name_path).annotate(**_ledger_aggregates()).order_by(code_path)
+    return [LedgerRow(code=row.pop(code_path), name=row.pop(name_path), **row) for row in rows]
+
+
+def allocation_summary(*, allocation: Allocation, user: User) -> AllocationSummary:
+    """The province-wide totals (or, for a regency officer, the own regency's) of one allocation."""
+    totals = grant_list(user=user, allocation=allocation).order_by().aggregate(**_ledger_aggregates())
+    row = LedgerRow(code=allocation.province_id, name=allocation.province.name, **totals)
+    return AllocationSummary(allocation=allocation, totals=row)

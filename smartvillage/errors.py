@@ -1,0 +1,39 @@
+"""The application's error types and the one handler that turns them into API responses.
+
+Services raise these; views and the API never build error bodies themselves.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApplicationError(Exception):
+    """A request the programme's rules refuse. `fields` maps input names to messages."""
+
+    http_status = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class TransitionRefused(ApplicationError):
+    """The object is not in a state that allows this action (e.g. paying a cancelled grant)."""
+
+    http_status = status.HTTP_409_CONFLICT
+
+
+def exception_handler(exc, context):
+    """DRF exception handler: application and Django validation errors become JSON 4xx bodies."""
+    if isinstance(exc, ApplicationError):
+        body = {"detail": exc.message, **exc.fields}
+        return Response(body, status=exc.http_status)
+    if isinstance(exc, DjangoValidationError):
+        exc = drf_exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        )
+    return drf_exception_handler(exc, context)
