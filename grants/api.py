@@ -10,10 +10,10 @@ from rest_framework.response import Response
 from accounts.access import Capability, requires
 from grants import selectors, services
 from grants.models import Allocation, Grant, GrantEvent, GrantStatus
-from smartvillage.errors import ApplicationError
 from smartvillage.idempotency import idempotent
-from villages.models import Province, Regency
+from villages.models import REGENCY_CODE_RE, Province, Regency
 
+MAX_ID = 2**63 - 1  # BIGINT primary keys
 AMOUNT_LIMITS = {"min_value": 1, "max_value": services.MAX_AMOUNT}
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     "Idempotency-Key",
@@ -168,10 +168,20 @@ class ReturnInput(NoteInput):
     reference = serializers.CharField(max_length=100)
 
 
+class LedgerQuery(serializers.Serializer):
+    level = serializers.ChoiceField(choices=selectors.LEVELS, default="regency")
+    regency = serializers.RegexField(
+        REGENCY_CODE_RE, required=False, help_text="Only this regency's rows (for level=district), e.g. 18.01"
+    )
+
+
 class BatchInput(NoteInput):
     regency = serializers.SlugRelatedField(slug_field="code", queryset=Regency.objects.all())
     grant_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, allow_empty=False, max_length=10_000
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        required=False,
+        allow_empty=False,
+        max_length=10_000,
     )
 
 
@@ -201,7 +211,7 @@ def _valid(serializer_class: type[serializers.Serializer], request) -> dict:
 
 
 class GrantFilter(filters.FilterSet):
-    allocation = filters.NumberFilter(field_name="allocation_id")
+    allocation = filters.NumberFilter(field_name="allocation_id", min_value=1, max_value=MAX_ID)
     regency = filters.CharFilter(field_name="village__regency_id", help_text="Regency code, e.g. 18.01")
     district = filters.CharFilter(field_name="village__district_id", help_text="District code, e.g. 18.01.04")
     status = filters.MultipleChoiceFilter(choices=GrantStatus.choices)
@@ -234,7 +244,8 @@ class AllocationViewSet(
         return selectors.allocation_list(user=self.request.user)
 
     def get_permissions(self):
-        if self.action in ("list", "retrieve", "ledger"):
+        if self.action in (None, "list", "retrieve", "ledger"):
+            # None: a method with no route here; DRF answers 405 after authentication.
             return [IsAuthenticated(), requires(Capability.READ)()]
         if self.action.startswith("batch_"):
             return [IsAuthenticated(), requires(Capability.MOVE_GRANTS)()]
@@ -252,22 +263,16 @@ class AllocationViewSet(
         allocation = services.allocation_update(allocation=self.get_object(), actor=request.user, **data)
         return Response(AllocationOutputSerializer(allocation).data)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("level", str, enum=list(selectors.LEVELS), description="Default: regency"),
-            OpenApiParameter("regency", str, description="Only this regency's rows (for level=district)"),
-        ],
-        responses=LedgerSerializer,
-    )
+    @extend_schema(parameters=[LedgerQuery], responses=LedgerSerializer)
     @action(detail=True, methods=["get"])
     def ledger(self, request, pk=None):
         """Totals per province, regency or district: planned, approved, disbursed, returned, accounted."""
         allocation = self.get_object()
-        level = request.query_params.get("level", "regency")
-        if level not in selectors.LEVELS:
-            raise ApplicationError("Invalid level.", fields={"level": [f"One of: {', '.join(selectors.LEVELS)}."]})
+        query = LedgerQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        level = query.validated_data["level"]
         rows = selectors.ledger(
-            allocation=allocation, user=request.user, level=level, regency_code=request.query_params.get("regency")
+            allocation=allocation, user=request.user, level=level, regency_code=query.validated_data.get("regency")
         )
         summary = selectors.allocation_summary(allocation=allocation, user=request.user)
         return Response(LedgerSerializer({"summary": summary, "level": level, "rows": rows}).data)

@@ -32,6 +32,7 @@ from grants.models import (
     GrantEvent,
     GrantStatus,
 )
+from grants.templatetags.rupiah import rupiah
 from smartvillage.errors import ApplicationError, TransitionRefused
 from villages.models import Province, Regency, Village
 
@@ -145,7 +146,8 @@ def _record(
         GrantEvent(
             grant=grant,
             action=action,
-            from_status=grant.status,
+            # A planned grant is new: it comes from no state.
+            from_status="" if action == GrantAction.PLAN else grant.status,
             to_status=to_status,
             actor=actor,
             amount=amount,
@@ -177,6 +179,7 @@ def allocation_create(
 ) -> Allocation:
     """A draft allocation; its total defaults to every active unit of the province at `unit_amount`."""
     unit_amount = _positive_amount(unit_amount, "unit_amount")
+    funding_source, legal_basis = funding_source.strip(), legal_basis.strip()
     if total_amount is None:
         total_amount = allocation_required_total(province=province, unit_amount=unit_amount)
     total_amount = _positive_amount(total_amount, "total_amount")
@@ -188,8 +191,8 @@ def allocation_create(
     return Allocation.objects.create(
         province=province,
         fiscal_year=fiscal_year,
-        funding_source=funding_source.strip(),
-        legal_basis=legal_basis.strip(),
+        funding_source=funding_source,
+        legal_basis=legal_basis,
         unit_amount=unit_amount,
         total_amount=total_amount,
     )
@@ -213,7 +216,7 @@ def allocation_update(
                 _("The total cannot be less than the committed amount."),
                 fields={
                     "total_amount": [
-                        _("At least Rp%(committed)s is committed.") % {"committed": locked.committed_amount}
+                        _("At least %(committed)s is committed.") % {"committed": rupiah(locked.committed_amount)}
                     ]
                 },
             )
@@ -247,8 +250,8 @@ def _commit(allocation: Allocation, amount: int) -> None:
     remaining = allocation.total_amount - allocation.committed_amount
     if amount > remaining:
         raise ApplicationError(
-            _("The allocation would be exceeded: Rp%(amount)s needed, Rp%(remaining)s remaining.")
-            % {"amount": amount, "remaining": remaining},
+            _("The allocation would be exceeded: %(amount)s needed, %(remaining)s remaining.")
+            % {"amount": rupiah(amount), "remaining": rupiah(remaining)},
             fields={"amount": [_("Exceeds the remaining allocation.")]},
         )
     Allocation.objects.filter(pk=allocation.pk).update(committed_amount=F("committed_amount") + amount)
@@ -352,7 +355,7 @@ def grant_account(*, grant: Grant, actor: User, spent_amount: int, note: str = "
     if spent_amount > available:
         raise ApplicationError(
             _("More than the village received."),
-            fields={"spent_amount": [_("At most Rp%(available)s.") % {"available": available}]},
+            fields={"spent_amount": [_("At most %(available)s.") % {"available": rupiah(available)}]},
         )
     now = timezone.now()
     _move(
@@ -383,7 +386,7 @@ def grant_return(*, grant: Grant, actor: User, amount: int, reference: str, note
     if amount > held:
         raise ApplicationError(
             _("More than the village still holds."),
-            fields={"amount": [_("At most Rp%(held)s can be returned.") % {"held": held}]},
+            fields={"amount": [_("At most %(held)s can be returned.") % {"held": rupiah(held)}]},
         )
     returned_total = locked.returned_amount + amount
     full = returned_total == locked.amount
@@ -402,7 +405,8 @@ def grant_close(*, grant: Grant, actor: User, note: str = "") -> Grant:
     unexplained = locked.amount - locked.returned_amount - (locked.spent_amount or 0)
     if unexplained:
         raise TransitionRefused(
-            _("Rp%(amount)s is neither spent nor returned; record the return before closing.") % {"amount": unexplained}
+            _("%(amount)s is neither spent nor returned; record the return before closing.")
+            % {"amount": rupiah(unexplained)}
         )
     _move([locked], GrantAction.CLOSE, closed_at=timezone.now())
     _record([locked], GrantAction.CLOSE, actor, to_status=GrantStatus.CLOSED, amounts=[None], note=note)

@@ -1,14 +1,18 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import User
 from accounts.services import demo_users_ensure
+from grants.demo import demo_grants_seed
+from grants.selectors import allocation_summary
+from grants.templatetags.rupiah import rupiah
 
 # Published on purpose: demo accounts exist only in the embedded (DEBUG) mode.
 DEMO_PASSWORD = "demo-lampung"  # noqa: S105
 
 
 class Command(BaseCommand):
-    help = "Create the demo accounts (embedded mode only) and print their credentials."
+    help = "Demo data for the embedded mode: demo accounts (printed) and the 2024 grant allocation."
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="run even with DEBUG=0 (never on a real server)")
@@ -17,6 +21,14 @@ class Command(BaseCommand):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo creates accounts with a published password; it runs only with DEBUG on.")
         users = demo_users_ensure(password=DEMO_PASSWORD)
+        admin, staff = User.objects.get(username="admin"), User.objects.get(username="staf")
+        allocation = demo_grants_seed(admin=admin, staff=staff)
+        if allocation is not None:
+            summary = allocation_summary(allocation=allocation, user=admin)
+            self.stdout.write(
+                f"Demo allocation {allocation}: total {rupiah(allocation.total_amount)}, "
+                f"{summary.totals.units} grants, disbursed {rupiah(summary.totals.disbursed)}."
+            )
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD}):"))
         for user in users:
             scope = f" {user.regency_id}" if user.regency_id else ""

@@ -1,0 +1,18 @@
+from django.conf import settings
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+
+
+class PortalLocaleMiddleware(LocaleMiddleware):
+    """Bahasa Indonesia unless the user chose another language with the switch.
+
+    The browser's Accept-Language is ignored on purpose: staff on English-language
+    browsers still get the portal in the province's working language by default.
+    """
+
+    def process_request(self, request):
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
