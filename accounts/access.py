@@ -49,14 +49,20 @@ class Capability(StrEnum):
     MANAGE_ALLOCATIONS = "manage_allocations"
     # Move grants: approve, disburse, record LPJ, return, close, cancel.
     MOVE_GRANTS = "move_grants"
+    # Submit progress reports for the villages of the own regency.
+    SUBMIT_REPORTS = "submit_reports"
+    # Verify or reject progress reports, correct village statuses.
+    VERIFY_REPORTS = "verify_reports"
 
 
 # What each role may do. Regency officers and auditors only read; the scope
 # (whole province or one regency) is decided by restrict_to_scope above.
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
-    Role.PROVINCE_ADMIN: frozenset({Capability.READ, Capability.MANAGE_ALLOCATIONS, Capability.MOVE_GRANTS}),
-    Role.PROVINCE_STAFF: frozenset({Capability.READ, Capability.MOVE_GRANTS}),
-    Role.REGENCY_OFFICER: frozenset({Capability.READ}),
+    Role.PROVINCE_ADMIN: frozenset(
+        {Capability.READ, Capability.MANAGE_ALLOCATIONS, Capability.MOVE_GRANTS, Capability.VERIFY_REPORTS}
+    ),
+    Role.PROVINCE_STAFF: frozenset({Capability.READ, Capability.MOVE_GRANTS, Capability.VERIFY_REPORTS}),
+    Role.REGENCY_OFFICER: frozenset({Capability.READ, Capability.SUBMIT_REPORTS}),
     Role.AUDITOR: frozenset({Capability.READ}),
 }
 

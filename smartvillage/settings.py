@@ -9,6 +9,7 @@ Production sets DATABASE_URL (PostgreSQL), CELERY_BROKER_URL or REDIS_URL
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -167,6 +168,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GrantStatusEnum": "grants.models.GrantStatus",
         "AllocationStatusEnum": "grants.models.AllocationStatus",
+        "PillarStatusEnum": "rollout.models.PillarStatus",
+        "ReportStatusEnum": "rollout.models.ReportStatus",
+        "VillageKindEnum": "villages.models.VillageKind",
+        "RegencyKindEnum": "villages.models.RegencyKind",
     },
 }
 
@@ -187,8 +192,17 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
-# Periodic jobs (the nightly adoption recompute joins here with the rollout app).
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Nightly, so the day's snapshots exist even with no verification, and a lost request is caught up.
+    "recompute-adoption-nightly": {
+        "task": "rollout.tasks.recompute_adoption",
+        "schedule": crontab(hour=1, minute=0),
+    },
+}
+# Verifications ask for a recompute after this delay; the burst in between shares that one run.
+ROLLOUT_RECOMPUTE_DELAY_SECONDS = env.int("ROLLOUT_RECOMPUTE_DELAY_SECONDS", default=30)
+# A request still pending after this long (its task lost) may be scheduled again.
+ROLLOUT_RECOMPUTE_STALE_SECONDS = env.int("ROLLOUT_RECOMPUTE_STALE_SECONDS", default=15 * 60)
 
 LOGGING = {
     "version": 1,

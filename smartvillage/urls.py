@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from grants.api import AllocationViewSet, GrantViewSet
+from rollout.api import AdoptionHistoryView, AdoptionView, PaidNotLiveView, ReportViewSet, RolloutViewSet
 from villages.api import DistrictViewSet, RegencyViewSet, VillageViewSet
 
 router = DefaultRouter()
@@ -15,6 +16,8 @@ router.register("districts", DistrictViewSet, basename="district")
 router.register("villages", VillageViewSet, basename="village")
 router.register("allocations", AllocationViewSet, basename="allocation")
 router.register("grants", GrantViewSet, basename="grant")
+router.register("rollout", RolloutViewSet, basename="rollout")
+router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="villages:registry"), name="home"),
@@ -25,6 +28,9 @@ urlpatterns = [
     path("grants/", include("grants.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/adoption/", AdoptionView.as_view(), name="adoption"),
+    path("api/v1/adoption/history/", AdoptionHistoryView.as_view(), name="adoption-history"),
+    path("api/v1/paid-not-live/", PaidNotLiveView.as_view(), name="paid-not-live"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -6,13 +6,18 @@ from accounts.services import demo_users_ensure
 from grants.demo import demo_grants_seed
 from grants.selectors import allocation_summary
 from grants.templatetags.rupiah import rupiah
+from rollout.demo import demo_rollout_seed
+from rollout.models import AdoptionSnapshot
 
 # Published on purpose: demo accounts exist only in the embedded (DEBUG) mode.
 DEMO_PASSWORD = "demo-lampung"  # noqa: S105
 
 
 class Command(BaseCommand):
-    help = "Demo data for the embedded mode: demo accounts (printed) and the 2024 grant allocation."
+    help = (
+        "Demo data for the embedded mode: demo accounts (printed), the 2024 grant allocation and the "
+        "end-of-2023 rollout state with its monthly snapshots."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="run even with DEBUG=0 (never on a real server)")
@@ -28,6 +33,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo allocation {allocation}: total {rupiah(allocation.total_amount)}, "
                 f"{summary.totals.units} grants, disbursed {rupiah(summary.totals.disbursed)}."
+            )
+        officers = {user.regency_id: user for user in users if user.regency_id}
+        if demo_rollout_seed(staff=staff, officers=officers):
+            end = AdoptionSnapshot.objects.filter(level="province").order_by("-date").first()
+            self.stdout.write(
+                f"Demo rollout on {end.date}: {end.adopted_desa} of {end.desa} desa adopted "
+                f"({end.adopted_desa_pct} %), "
+                f"{end.blocked_no_signal} blocked by no signal."
             )
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD}):"))
         for user in users:

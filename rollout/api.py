@@ -1,0 +1,345 @@
+"""REST API of the rollout: village statuses, progress reports, adoption snapshots."""
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.access import Capability, requires
+from grants.models import Grant
+from rollout import selectors, services
+from rollout.models import AdoptionSnapshot, Blocker, PillarStatus, ProgressReport, ReportStatus, Signal, SnapshotLevel
+from smartvillage.errors import ApplicationError
+from smartvillage.idempotency import idempotent
+from villages.api import CODE_LOOKUP_REGEX
+from villages.models import DISTRICT_CODE_RE, District, Village
+
+STATUS_FIELDS = ["pillar1", "pillar2", "pillar3", "signal", "signal_sufficient", "blocker", "blocker_note"]
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+class VillageRolloutSerializer(serializers.ModelSerializer):
+    district = serializers.CharField(source="district_id")
+    regency = serializers.CharField(source="regency_id")
+    adopted = serializers.BooleanField(source="is_adopted")
+    pillar1 = serializers.CharField(source="rollout.pillar1", default=PillarStatus.NOT_STARTED)
+    pillar1_since = serializers.DateField(source="rollout.pillar1_since", default=None)
+    pillar2 = serializers.CharField(source="rollout.pillar2", default=PillarStatus.NOT_STARTED)
+    pillar3 = serializers.CharField(source="rollout.pillar3", default=PillarStatus.NOT_STARTED)
+    signal = serializers.CharField(source="rollout.signal", default=Signal.NONE)
+    signal_sufficient = serializers.BooleanField(source="rollout.signal_sufficient", default=False)
+    blocker = serializers.CharField(source="rollout.blocker", default="")
+    blocker_note = serializers.CharField(source="rollout.blocker_note", default="")
+    last_verified_on = serializers.DateField(source="rollout.last_verified_on", default=None)
+
+    class Meta:
+        model = Village
+        fields = [
+            "code",
+            "name",
+            "kind",
+            "district",
+            "regency",
+            "adopted",
+            *STATUS_FIELDS,
+            "pillar1_since",
+            "last_verified_on",
+        ]
+
+
+class ReportOutputSerializer(serializers.ModelSerializer):
+    village = serializers.CharField(source="village_id")
+    village_name = serializers.CharField(source="village.name")
+    regency = serializers.CharField(source="village.regency_id")
+    submitted_by = serializers.CharField(source="submitted_by.username")
+    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)
+
+    class Meta:
+        model = ProgressReport
+        fields = [
+            "id",
+            "village",
+            "village_name",
+            "regency",
+            *STATUS_FIELDS,
+            "note",
+            "evidence_url",
+            "submitted_by",
+            "submitted_at",
+            "is_correction",
+            "status",
+            "reviewed_by",
+            "reviewed_at",
+            "rejection_reason",
+        ]
+
+
+class SnapshotSerializer(serializers.ModelSerializer):
+    adopted_pct = serializers.FloatField()
+    adopted_desa_pct = serializers.FloatField()
+
+    class Meta:
+        model = AdoptionSnapshot
+        exclude = ["id"]
+
+
+class ForecastSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    date = serializers.DateField(allow_null=True)
+    slope_per_month = serializers.FloatField(allow_null=True)
+
+
+class AdoptionRowSerializer(SnapshotSerializer):
+    forecast = ForecastSerializer(help_text="An estimate from the snapshot trend, not a promise.")
+
+    class Meta(SnapshotSerializer.Meta):
+        pass
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+class ReportFieldsInput(serializers.Serializer):
+    pillar1 = serializers.ChoiceField(choices=PillarStatus.choices)
+    pillar2 = serializers.ChoiceField(choices=PillarStatus.choices)
+    pillar3 = serializers.ChoiceField(choices=PillarStatus.choices)
+    signal = serializers.ChoiceField(choices=Signal.choices)
+    signal_sufficient = serializers.BooleanField()
+    blocker = serializers.ChoiceField(choices=Blocker.choices, required=False, allow_blank=True, default="")
+    blocker_note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    evidence_url = serializers.URLField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class BulkRowInput(ReportFieldsInput):
+    village = serializers.RegexField(r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$")
+
+
+class BulkInput(serializers.Serializer):
+    district = serializers.RegexField(DISTRICT_CODE_RE)
+    reports = BulkRowInput(many=True, allow_empty=False, max_length=1000)
+
+
+class RejectInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class AdoptionQuery(serializers.Serializer):
+    level = serializers.ChoiceField(choices=SnapshotLevel.choices, default=SnapshotLevel.REGENCY)
+    parent = serializers.CharField(max_length=13, required=False)
+
+
+class HistoryQuery(serializers.Serializer):
+    code = serializers.RegexField(r"^[0-9]{2}(\.[0-9]{2}){0,2}$")
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _report_input(village: Village, data: dict) -> services.ReportInput:
+    return services.ReportInput(village=village, **{k: v for k, v in data.items() if k != "village"})
+
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+class RolloutFilter(django_filters.FilterSet):
+    regency = django_filters.CharFilter(field_name="regency_id")
+    district = django_filters.CharFilter(field_name="district_id")
+    adopted = django_filters.BooleanFilter(field_name="is_adopted")
+    blocker = django_filters.ChoiceFilter(field_name="rollout__blocker", choices=Blocker.choices)
+
+    class Meta:
+        model = Village
+        fields = ["regency", "district", "adopted", "blocker"]
+
+
+class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Current rollout status per village. PATCH: province staff corrections (recorded as verified reports)."""
+
+    serializer_class = VillageRolloutSerializer
+    filterset_class = RolloutFilter
+    search_fields = ["name", "^code"]
+    lookup_field = "code"
+    lookup_value_regex = CODE_LOOKUP_REGEX
+
+    def get_queryset(self):
+        return selectors.village_rollout_list(user=self.request.user)
+
+    def get_permissions(self):
+        if self.action == "partial_update":
+            return [IsAuthenticated(), requires(Capability.VERIFY_REPORTS)()]
+        if self.action == "reports":
+            return [IsAuthenticated(), requires(Capability.SUBMIT_REPORTS)()]
+        return [IsAuthenticated(), requires(Capability.READ)()]
+
+    @extend_schema(request=ReportFieldsInput, responses=VillageRolloutSerializer)
+    def partial_update(self, request, code=None):
+        village = self.get_object()
+        data = _valid(ReportFieldsInput, request.data)
+        services.status_correct(actor=request.user, item=_report_input(village, data))
+        return Response(VillageRolloutSerializer(self.get_queryset().get(pk=village.pk)).data)
+
+    @extend_schema(request=ReportFieldsInput, responses={201: ReportOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def reports(self, request, code=None):
+        """Submit a progress report on a village of the officer's own regency."""
+        village = self.get_object()
+
+        def run():
+            data = _valid(ReportFieldsInput, request.data)
+            report = services.report_submit(actor=request.user, item=_report_input(village, data))
+            return Response(
+                ReportOutputSerializer(selectors.report_list(user=request.user).get(pk=report.pk)).data, status=201
+            )
+
+        return idempotent(request, run)
+
+
+class ReportFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ReportStatus.choices)
+    regency = django_filters.CharFilter(field_name="village__regency_id")
+    district = django_filters.CharFilter(field_name="village__district_id")
+    village = django_filters.CharFilter(field_name="village_id")
+
+    class Meta:
+        model = ProgressReport
+        fields = ["status", "regency", "district", "village"]
+
+
+class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Progress reports: the append-only history. Verify/reject: province staff."""
+
+    serializer_class = ReportOutputSerializer
+    filterset_class = ReportFilter
+
+    def get_queryset(self):
+        return selectors.report_list(user=self.request.user)
+
+    def get_permissions(self):
+        if self.action in ("verify", "reject"):
+            return [IsAuthenticated(), requires(Capability.VERIFY_REPORTS)()]
+        if self.action == "bulk":
+            return [IsAuthenticated(), requires(Capability.SUBMIT_REPORTS)()]
+        return [IsAuthenticated(), requires(Capability.READ)()]
+
+    @extend_schema(request=None, responses=ReportOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        report = services.report_verify(report=self.get_object(), actor=request.user)
+        return Response(ReportOutputSerializer(self.get_queryset().get(pk=report.pk)).data)
+
+    @extend_schema(request=RejectInput, responses=ReportOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        report = self.get_object()
+        data = _valid(RejectInput, request.data)
+        report = services.report_reject(report=report, actor=request.user, reason=data["reason"])
+        return Response(ReportOutputSerializer(self.get_queryset().get(pk=report.pk)).data)
+
+    @extend_schema(request=BulkInput, responses={201: ReportOutputSerializer(many=True)})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        """Reports for many villages of one district: all or nothing, errors keyed by row."""
+
+        def run():
+            data = _valid(BulkInput, request.data)
+            district = get_object_or_404(District, code=data["district"])
+            codes = [row["village"] for row in data["reports"]]
+            villages = Village.objects.in_bulk(codes, field_name="code")
+            missing = {str(i): {"village": ["Unknown village code."]} for i, c in enumerate(codes) if c not in villages}
+            if missing:
+                raise ApplicationError("Unknown village codes; nothing was submitted.", fields={"rows": [missing]})
+            items = [_report_input(villages[row["village"]], row) for row in data["reports"]]
+            reports = services.reports_submit_bulk(actor=request.user, district=district, items=items)
+            rows = self.get_queryset().filter(pk__in=[r.pk for r in reports]).order_by("village_id")
+            return Response(ReportOutputSerializer(rows, many=True).data, status=201)
+
+        return idempotent(request, run)
+
+
+class AdoptionView(APIView):
+    """Latest adoption snapshot per unit of a level, with a forecast of reaching 100 %."""
+
+    permission_classes = [IsAuthenticated, requires(Capability.READ)]
+
+    @extend_schema(parameters=[AdoptionQuery], responses=AdoptionRowSerializer(many=True))
+    def get(self, request):
+        query = _valid(AdoptionQuery, request.query_params)
+        rows = selectors.latest_snapshots(user=request.user, level=query["level"], parent=query.get("parent"))
+        forecasts = selectors.forecasts(user=request.user, level=query["level"])
+        for row in rows:
+            row.forecast = forecasts.get(row.code, selectors.Forecast("no_data"))
+        return Response(AdoptionRowSerializer(rows, many=True).data)
+
+
+class AdoptionHistoryView(APIView):
+    """Snapshots of one unit over time (adoption trend)."""
+
+    permission_classes = [IsAuthenticated, requires(Capability.READ)]
+
+    @extend_schema(parameters=[HistoryQuery], responses=SnapshotSerializer(many=True))
+    def get(self, request):
+        query = _valid(HistoryQuery, request.query_params)
+        rows = selectors.snapshot_history(
+            user=request.user, code=query["code"], date_from=query.get("date_from"), date_to=query.get("date_to")
+        )
+        return Response(SnapshotSerializer(rows, many=True).data)
+
+
+class PaidNotLiveSerializer(serializers.ModelSerializer):
+    grant = serializers.IntegerField(source="pk")
+    village = serializers.CharField(source="village_id")
+    village_name = serializers.CharField(source="village.name")
+    district_name = serializers.CharField(source="village.district.name")
+    regency = serializers.CharField(source="village.regency_id")
+    grant_status = serializers.CharField(source="status")
+    pillar1 = serializers.CharField(source="village.rollout.pillar1", default=PillarStatus.NOT_STARTED)
+    blocker = serializers.CharField(source="village.rollout.blocker", default="")
+
+    class Meta:
+        model = Grant
+        fields = [
+            "grant",
+            "allocation",
+            "village",
+            "village_name",
+            "district_name",
+            "regency",
+            "amount",
+            "grant_status",
+            "pillar1",
+            "blocker",
+        ]
+
+
+class PaidNotLiveFilter(django_filters.FilterSet):
+    regency = django_filters.CharFilter(field_name="village__regency_id")
+    allocation = django_filters.NumberFilter(field_name="allocation_id", min_value=1, max_value=2**63 - 1)
+
+    class Meta:
+        model = Grant
+        fields = ["regency", "allocation"]
+
+
+class PaidNotLiveView(ListAPIView):
+    """Villages whose grant was disbursed but that are not adopted: money without a result yet."""
+
+    permission_classes = [IsAuthenticated, requires(Capability.READ)]
+    serializer_class = PaidNotLiveSerializer
+    filterset_class = PaidNotLiveFilter
+
+    def get_queryset(self):
+        return selectors.paid_not_live(user=self.request.user)

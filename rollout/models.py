@@ -1,0 +1,251 @@
+"""Where every desa and kelurahan stands on the smart-village programme.
+
+`VillageStatus` is the current state (changed only by a verified report);
+`ProgressReport` is the append-only history officers submit and province
+staff verify; `AdoptionSnapshot` holds the recomputed figures per day and unit.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class PillarStatus(models.TextChoices):
+    NOT_STARTED = "not_started", _("Not started")
+    IN_PROGRESS = "in_progress", _("In progress")
+    LIVE = "live", _("Live")
+
+
+class Signal(models.TextChoices):
+    NONE = "none", _("No signal")
+    G2 = "2g", _("2G")
+    G3 = "3g", _("3G")
+    G4 = "4g", _("4G")
+    BROADBAND = "broadband", _("Fixed broadband")
+    SATELLITE = "satellite", _("Satellite")
+
+
+class Blocker(models.TextChoices):
+    # The 61 desa not live at the end of 2023 were all blocked by this.
+    NO_SIGNAL = "no_signal", _("No internet signal")
+    NO_DEVICES = "no_devices", _("No devices")
+    NO_OPERATOR = "no_operator", _("No trained operator")
+    BUDGET = "budget", _("Budget")
+    OTHER = "other", _("Other")
+
+
+# The three pillars of the programme, in order.
+PILLARS = {
+    "pillar1": _("Digital administration and public services"),
+    "pillar2": _("Creative economy"),
+    "pillar3": _("New economic centres (UMKM, BUMDes, koperasi)"),
+}
+
+
+class RolloutFields(models.Model):
+    """What a report states and what a village's current status holds."""
+
+    pillar1 = models.CharField(
+        _("pillar 1: digital administration and public services"),
+        max_length=12,
+        choices=PillarStatus.choices,
+        default=PillarStatus.NOT_STARTED,
+    )
+    pillar2 = models.CharField(
+        _("pillar 2: creative economy"), max_length=12, choices=PillarStatus.choices, default=PillarStatus.NOT_STARTED
+    )
+    pillar3 = models.CharField(
+        _("pillar 3: UMKM, BUMDes and koperasi online"),
+        max_length=12,
+        choices=PillarStatus.choices,
+        default=PillarStatus.NOT_STARTED,
+    )
+    signal = models.CharField(_("best signal"), max_length=10, choices=Signal.choices, default=Signal.NONE)
+    signal_sufficient = models.BooleanField(_("signal enough for the services"), default=False)
+    blocker = models.CharField(_("blocker"), max_length=12, choices=Blocker.choices, blank=True)
+    blocker_note = models.CharField(_("blocker note"), max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class VillageStatus(RolloutFields):
+    village = models.OneToOneField(
+        "villages.Village",
+        on_delete=models.PROTECT,
+        primary_key=True,
+        related_name="rollout",
+        verbose_name=_("village"),
+    )
+    pillar1_since = models.DateField(_("pillar 1 status since"), null=True, blank=True)
+    pillar2_since = models.DateField(_("pillar 2 status since"), null=True, blank=True)
+    pillar3_since = models.DateField(_("pillar 3 status since"), null=True, blank=True)
+    last_report = models.ForeignKey(
+        "ProgressReport",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last report"),
+    )
+    last_verified_on = models.DateField(_("last verified report"), null=True, blank=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("village status")
+        verbose_name_plural = _("village statuses")
+        indexes = [models.Index(fields=["pillar1"], name="status_pillar1")]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.pillar1}"
+
+
+class ReportStatus(models.TextChoices):
+    AWAITING = "awaiting", _("Awaiting verification")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ProgressReport(RolloutFields):
+    """An officer's statement of a village's progress. Its content never changes; only its review is set, once."""
+
+    village = models.ForeignKey(
+        "villages.Village", on_delete=models.PROTECT, related_name="reports", verbose_name=_("village")
+    )
+    note = models.TextField(_("note"), blank=True)
+    evidence_url = models.URLField(_("evidence link"), blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("submitted by")
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), db_index=True)
+    # Province staff corrections are recorded as reports too, verified at once.
+    is_correction = models.BooleanField(_("correction by province staff"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.AWAITING, db_index=True
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("progress report")
+        verbose_name_plural = _("progress reports")
+        ordering = ["-submitted_at", "-id"]
+        indexes = [models.Index(fields=["village", "-submitted_at"], name="report_village_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=ReportStatus.AWAITING, reviewed_by__isnull=True)
+                | (~Q(status=ReportStatus.AWAITING) & Q(reviewed_by__isnull=False, reviewed_at__isnull=False)),
+                name="report_reviewed_iff_decided",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReportStatus.REJECTED) | ~Q(rejection_reason=""),
+                name="report_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.village_id} {self.submitted_at:%Y-%m-%d} {self.status}"
+
+
+class SnapshotLevel(models.TextChoices):
+    PROVINCE = "province", _("Province")
+    REGENCY = "regency", _("Regency/city")
+    DISTRICT = "district", _("District")
+
+
+class AdoptionSnapshot(models.Model):
+    """Adoption figures of one unit (province, regency or district) on one day.
+
+    Carries its denominators and the version of the adoption definition, so an
+    old figure can be reproduced after the registry or the rule changes.
+    """
+
+    date = models.DateField(_("date"))
+    level = models.CharField(_("level"), max_length=10, choices=SnapshotLevel.choices)
+    code = models.CharField(_("code"), max_length=13)
+    name = models.CharField(_("name"), max_length=100)
+    parent_code = models.CharField(_("parent code"), max_length=13, blank=True)
+    units = models.PositiveIntegerField(_("units"))
+    desa = models.PositiveIntegerField(_("desa"))
+    kelurahan = models.PositiveIntegerField(_("kelurahan"))
+    adopted_units = models.PositiveIntegerField(_("adopted units"))
+    adopted_desa = models.PositiveIntegerField(_("adopted desa"))
+    pillar1_live = models.PositiveIntegerField(_("pillar 1 live"))
+    pillar2_live = models.PositiveIntegerField(_("pillar 2 live"))
+    pillar3_live = models.PositiveIntegerField(_("pillar 3 live"))
+    blocked_no_signal = models.PositiveIntegerField(_("blocked by no signal"))
+    awaiting_verification = models.PositiveIntegerField(_("reports awaiting verification"))
+    stale_units = models.PositiveIntegerField(_("units without a verified report for 90 days"))
+    latest_verified_on = models.DateField(_("latest verified report"), null=True, blank=True)
+    definition_version = models.PositiveSmallIntegerField(_("adoption definition version"))
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("adoption snapshot")
+        verbose_name_plural = _("adoption snapshots")
+        ordering = ["date", "level", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["date", "level", "code"], name="snapshot_one_per_unit_per_day"),
+            models.CheckConstraint(
+                condition=Q(adopted_units__lte=models.F("units"), adopted_desa__lte=models.F("desa")),
+                name="snapshot_adopted_within_units",
+            ),
+        ]
+        indexes = [models.Index(fields=["level", "code", "date"], name="snapshot_history")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.level} {self.code}"
+
+    @property
+    def adopted_pct(self) -> float:
+        return round(100 * self.adopted_units / self.units, 1) if self.units else 0.0
+
+    @property
+    def adopted_desa_pct(self) -> float:
+        return round(100 * self.adopted_desa / self.desa, 1) if self.desa else 0.0
+
+
+class ProgrammeTarget(models.Model):
+    """The adoption target of a year, e.g. 100 % of desa by the end of 2024."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    adopted_pct = models.PositiveSmallIntegerField(_("target adoption (%)"), default=100)
+
+    class Meta:
+        verbose_name = _("programme target")
+        verbose_name_plural = _("programme targets")
+        ordering = ["year"]
+        constraints = [models.CheckConstraint(condition=Q(adopted_pct__lte=100), name="target_at_most_100")]
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.adopted_pct} %"
+
+
+class RecomputeRequest(models.Model):
+    """The single row that coalesces recompute requests: one pending run absorbs a burst."""
+
+    pending = models.BooleanField(default=False)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    schedules = models.PositiveIntegerField(default=0, help_text="How many recomputes were scheduled in all.")
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"pending={self.pending}"
+
+
+class DemoDataset(models.Model):
+    """Present when seed_demo filled the database: the UI then labels its figures as demo data."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"demo data {self.created_at:%Y-%m-%d}"

@@ -1,0 +1,156 @@
+"""Reads of the rollout: village statuses, reports, snapshots, trend forecast, paid-but-not-live."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import BooleanField, Case, Max, QuerySet, Value, When
+
+from accounts.access import regency_scope, restrict_to_scope
+from accounts.models import User
+from grants.models import Grant, GrantStatus
+from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport, SnapshotLevel
+from rollout.services import adopted
+from villages.models import Village
+
+# Paid and still with the village: a returned grant is money back, not money without result.
+HELD_STATUSES = (GrantStatus.DISBURSED, GrantStatus.ACCOUNTED, GrantStatus.CLOSED)
+
+# The trend used for a forecast: the most recent snapshots, one per month at most.
+FORECAST_POINTS = 6
+# Below this slope (percentage points per day, about 0.3 per month) the trend counts as flat.
+FLAT_SLOPE = 0.01
+# A finish further away than this is no forecast at all.
+FORECAST_HORIZON_DAYS = 10 * 365
+
+
+def village_rollout_list(*, user: User) -> QuerySet[Village]:
+    """Active villages visible to `user` with their current status and whether they are adopted."""
+    queryset = (
+        Village.objects.filter(is_active=True)
+        .select_related("district", "regency", "rollout")
+        .annotate(
+            is_adopted=Case(
+                When(adopted("rollout__"), then=Value(True)), default=Value(False), output_field=BooleanField()
+            )
+        )
+        .order_by("code")
+    )
+    return restrict_to_scope(queryset, user, regency_field="regency_id")
+
+
+def report_list(*, user: User) -> QuerySet[ProgressReport]:
+    queryset = ProgressReport.objects.select_related(
+        "village", "village__district", "village__regency", "submitted_by", "reviewed_by"
+    ).order_by("-submitted_at", "-id")
+    return restrict_to_scope(queryset, user, regency_field="village__regency_id")
+
+
+def _scoped_snapshots(user: User) -> QuerySet[AdoptionSnapshot]:
+    """Snapshots a user may see: an officer sees the own regency and its districts, no wider aggregate."""
+    code = regency_scope(user)
+    snapshots = AdoptionSnapshot.objects.all()
+    if code is None:
+        return restrict_to_scope(snapshots, user, regency_field="code")  # anonymous: nothing
+    return snapshots.filter(code__startswith=code).exclude(level=SnapshotLevel.PROVINCE)
+
+
+def latest_snapshots(*, user: User, level: str, parent: str | None = None) -> list[AdoptionSnapshot]:
+    """The most recent snapshot rows of `level` (optionally the children of `parent`)."""
+    snapshots = _scoped_snapshots(user).filter(level=level)
+    if parent:
+        snapshots = snapshots.filter(parent_code=parent)
+    latest = snapshots.aggregate(date=Max("date"))["date"]
+    if latest is None:
+        return []
+    return list(snapshots.filter(date=latest).order_by("code"))
+
+
+def snapshot_history(
+    *, user: User, code: str, date_from: datetime.date | None = None, date_to: datetime.date | None = None
+) -> list[AdoptionSnapshot]:
+    snapshots = _scoped_snapshots(user).filter(code=code)
+    if date_from:
+        snapshots = snapshots.filter(date__gte=date_from)
+    if date_to:
+        snapshots = snapshots.filter(date__lte=date_to)
+    return list(snapshots.order_by("date"))
+
+
+def target_for(year: int) -> int:
+    """The year's adoption target in percent (100 unless configured otherwise)."""
+    target = ProgrammeTarget.objects.filter(year=year).values_list("adopted_pct", flat=True).first()
+    return 100 if target is None else target
+
+
+# --- forecast -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """An *estimate* of when a unit reaches the target, from its snapshot trend."""
+
+    status: str  # "reached", "on_track", "not_on_track", "no_data"
+    date: datetime.date | None = None
+    slope_per_month: float | None = None
+
+
+def forecast_completion(points: list[tuple[datetime.date, float]], *, target: float = 100.0) -> Forecast:
+    """Fit a straight line to the recent (date, adoption %) points and extend it to `target`."""
+    if not points:
+        return Forecast("no_data")
+    points = sorted(points)
+    reached = [day for day, pct in points if pct >= target]
+    if points[-1][1] >= target:
+        return Forecast("reached", date=reached[0] if reached else points[-1][0])
+    recent = points[-FORECAST_POINTS:]
+    if len(recent) < 2:
+        return Forecast("not_on_track")
+    origin = recent[0][0]
+    xs = [(day - origin).days for day, _pct in recent]
+    ys = [pct for _day, pct in recent]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread if spread else 0.0
+    if slope <= FLAT_SLOPE:
+        return Forecast("not_on_track", slope_per_month=round(slope * 30, 2))
+    last_day, last_pct = recent[-1]
+    days = (target - last_pct) / slope
+    if days > FORECAST_HORIZON_DAYS:
+        return Forecast("not_on_track", slope_per_month=round(slope * 30, 2))
+    return Forecast(
+        "on_track", date=last_day + datetime.timedelta(days=round(days)), slope_per_month=round(slope * 30, 2)
+    )
+
+
+def forecasts(*, user: User, level: str, desa_only: bool = True) -> dict[str, Forecast]:
+    """A forecast per unit of `level`, from one query over its snapshot history."""
+    history: dict[str, list[tuple[datetime.date, float]]] = defaultdict(list)
+    rows = (
+        _scoped_snapshots(user)
+        .filter(level=level)
+        .order_by("code", "date")
+        .values_list("code", "date", "adopted_desa", "desa", "adopted_units", "units")
+    )
+    for code, day, adopted_desa, desa, adopted_units, units in rows:
+        part, whole = (adopted_desa, desa) if desa_only and desa else (adopted_units, units)
+        history[code].append((day, 100 * part / whole if whole else 0.0))
+    return {code: forecast_completion(points) for code, points in history.items()}
+
+
+# --- money without result -----------------------------------------------------------------------
+
+
+def paid_not_live(*, user: User, regency_code: str | None = None) -> QuerySet[Grant]:
+    """Grants disbursed to villages that are not adopted: where money went without a result."""
+    grants = (
+        Grant.objects.filter(status__in=HELD_STATUSES, village__is_active=True)
+        .exclude(adopted("village__rollout__"))
+        .select_related("village", "village__district", "village__regency", "village__rollout", "disbursement")
+        .order_by("village_id")
+    )
+    if regency_code:
+        grants = grants.filter(village__regency_id=regency_code)
+    return restrict_to_scope(grants, user, regency_field="village__regency_id")

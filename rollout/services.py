@@ -1,0 +1,355 @@
+"""Every write to the rollout state, and the programme's definition of an adopted smart village.
+
+- Officers submit progress reports (one, or a district's bulk: all or nothing).
+- Province staff verify or reject them; only a verified report changes a village's status.
+- Province staff may correct a status directly: recorded as a verified correction report.
+- `adoption_recompute` writes the day's AdoptionSnapshot rows from aggregate SQL.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.access import regency_scope
+from accounts.models import Role, User
+from rollout.models import (
+    AdoptionSnapshot,
+    Blocker,
+    PillarStatus,
+    ProgressReport,
+    RecomputeRequest,
+    ReportStatus,
+    SnapshotLevel,
+    VillageStatus,
+)
+from smartvillage.errors import ApplicationError, TransitionRefused
+from villages.models import DESA_KINDS, District, Village
+
+# Bump when `adopted` below changes meaning; every snapshot records the version it used.
+ADOPTION_DEFINITION_VERSION = 1
+
+# A unit with no verified report for this long is shown as stale.
+STALE_AFTER_DAYS = 90
+
+
+def adopted(prefix: str = "", *, as_of: datetime.date | None = None) -> Q:
+    """An *adopted smart village* ("desa cerdas"): pillar 1, digital administration and public
+    services, is live. Pillars 2 and 3 are reported beside it, never part of it.
+
+    `prefix` is the path from the queried model to VillageStatus (e.g. "rollout__").
+    `as_of` counts only villages whose pillar 1 was live on that date (for history).
+    """
+    condition = Q(**{f"{prefix}pillar1": PillarStatus.LIVE})
+    if as_of is not None:
+        condition &= Q(**{f"{prefix}pillar1_since__lte": as_of})
+    return condition
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    village: Village
+    pillar1: str
+    pillar2: str
+    pillar3: str
+    signal: str
+    signal_sufficient: bool
+    blocker: str = ""
+    blocker_note: str = ""
+    note: str = ""
+    evidence_url: str = ""
+
+
+def _check_scope(user: User, village: Village) -> None:
+    """Only a regency officer of the village's own regency may report on it."""
+    if user.role != Role.REGENCY_OFFICER or regency_scope(user) != village.regency_id:
+        raise ApplicationError(
+            _("You can report only on villages of your own regency."),
+            fields={"village": [_("%(code)s is outside your regency.") % {"code": village.code}]},
+        )
+
+
+def _check_content(item: ReportInput) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not item.village.is_active:
+        errors["village"] = [_("This village is no longer in the official list.")]
+    if item.blocker_note and not item.blocker:
+        errors["blocker"] = [_("Choose a blocker category for the note.")]
+    if item.blocker == Blocker.NO_SIGNAL and item.signal_sufficient:
+        errors["signal_sufficient"] = [_("A village blocked by no signal cannot have sufficient signal.")]
+    return errors
+
+
+def _new_report(item: ReportInput, actor: User, now: datetime.datetime, **extra) -> ProgressReport:
+    return ProgressReport(
+        village=item.village,
+        pillar1=item.pillar1,
+        pillar2=item.pillar2,
+        pillar3=item.pillar3,
+        signal=item.signal,
+        signal_sufficient=item.signal_sufficient,
+        blocker=item.blocker,
+        blocker_note=item.blocker_note.strip(),
+        note=item.note.strip(),
+        evidence_url=item.evidence_url,
+        submitted_by=actor,
+        submitted_at=now,
+        **extra,
+    )
+
+
+@transaction.atomic
+def report_submit(*, actor: User, item: ReportInput) -> ProgressReport:
+    """An officer's report on one village of the own regency, awaiting verification."""
+    _check_scope(actor, item.village)
+    errors = _check_content(item)
+    if errors:
+        raise ApplicationError(_("The report is not valid."), fields=errors)
+    report = _new_report(item, actor, timezone.now())
+    report.save()
+    return report
+
+
+@transaction.atomic
+def reports_submit_bulk(*, actor: User, district: District, items: Sequence[ReportInput]) -> list[ProgressReport]:
+    """Reports for many villages of one district: all or nothing; errors are keyed by row (0-based)."""
+    if not items:
+        raise ApplicationError(_("No rows to submit."), fields={"reports": [_("Add at least one village.")]})
+    row_errors: dict[str, dict[str, list[str]]] = {}
+    seen: set[str] = set()
+    for row, item in enumerate(items):
+        errors = _check_content(item)
+        if item.village.district_id != district.code:
+            errors.setdefault("village", []).append(
+                _("%(code)s is not in district %(district)s.") % {"code": item.village.code, "district": district.code}
+            )
+        if item.village.code in seen:
+            errors.setdefault("village", []).append(_("%(code)s appears twice.") % {"code": item.village.code})
+        seen.add(item.village.code)
+        try:
+            _check_scope(actor, item.village)
+        except ApplicationError as error:
+            errors.setdefault("village", []).extend(error.fields["village"])
+        if errors:
+            row_errors[str(row)] = errors
+    if row_errors:
+        raise ApplicationError(
+            _("%(count)d row(s) are not valid; nothing was submitted.") % {"count": len(row_errors)},
+            fields={"rows": [row_errors]},
+        )
+    now = timezone.now()
+    return ProgressReport.objects.bulk_create(_new_report(item, actor, now) for item in items)
+
+
+def _apply(report: ProgressReport, today: datetime.date) -> None:
+    """Make a verified report the village's current status; each pillar keeps the date it last changed."""
+    status, _created = VillageStatus.objects.select_for_update().get_or_create(village_id=report.village_id)
+    for pillar in ("pillar1", "pillar2", "pillar3"):
+        new = getattr(report, pillar)
+        if getattr(status, pillar) != new or getattr(status, f"{pillar}_since") is None:
+            setattr(status, pillar, new)
+            setattr(status, f"{pillar}_since", report.submitted_at.date() if report.submitted_at else today)
+    for name in ("signal", "signal_sufficient", "blocker", "blocker_note"):
+        setattr(status, name, getattr(report, name))
+    status.last_report = report
+    status.last_verified_on = today
+    status.save()
+
+
+def _decide(report: ProgressReport, actor: User, to_status: str, reason: str = "") -> ProgressReport:
+    now = timezone.now()
+    # Guarded update: only an awaiting report is decided, once, whoever clicks first.
+    decided = ProgressReport.objects.filter(pk=report.pk, status=ReportStatus.AWAITING).update(
+        status=to_status, reviewed_by=actor, reviewed_at=now, rejection_reason=reason
+    )
+    if not decided:
+        raise TransitionRefused(_("This report was already verified or rejected."))
+    report.refresh_from_db()
+    return report
+
+
+@transaction.atomic
+def report_verify(*, report: ProgressReport, actor: User) -> ProgressReport:
+    """Accept a report: it becomes the village's current status; adoption is recomputed soon after."""
+    report = _decide(report, actor, ReportStatus.VERIFIED)
+    _apply(report, timezone.localdate())
+    transaction.on_commit(adoption_recompute_request)
+    return report
+
+
+@transaction.atomic
+def report_reject(*, report: ProgressReport, actor: User, reason: str) -> ProgressReport:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(_("A reason is required."), fields={"reason": [_("Say why the report is rejected.")]})
+    return _decide(report, actor, ReportStatus.REJECTED, reason)
+
+
+@transaction.atomic
+def status_correct(*, actor: User, item: ReportInput) -> ProgressReport:
+    """A province staff correction: recorded as a report verified at once by its author (audited)."""
+    errors = _check_content(item)
+    if errors:
+        raise ApplicationError(_("The correction is not valid."), fields=errors)
+    now = timezone.now()
+    report = _new_report(
+        item, actor, now, is_correction=True, status=ReportStatus.VERIFIED, reviewed_by=actor, reviewed_at=now
+    )
+    report.save()
+    _apply(report, timezone.localdate())
+    transaction.on_commit(adoption_recompute_request)
+    return report
+
+
+# --- recompute ----------------------------------------------------------------------------------
+
+
+def adoption_recompute_request() -> bool:
+    """Ask for a recompute soon; a burst of requests coalesces into one scheduled run.
+
+    Returns True when this call scheduled the run. A request older than the
+    stale limit is re-claimed, so a lost task never blocks recomputes for good.
+    """
+    from rollout.tasks import recompute_adoption  # the task module imports this one
+
+    now = timezone.now()
+    RecomputeRequest.objects.get_or_create(pk=1)
+    stale = now - datetime.timedelta(seconds=settings.ROLLOUT_RECOMPUTE_STALE_SECONDS)
+    claimed = RecomputeRequest.objects.filter(Q(pending=False) | Q(requested_at__lt=stale), pk=1).update(
+        pending=True, requested_at=now, schedules=F("schedules") + 1
+    )
+    if not claimed:
+        return False
+    try:
+        recompute_adoption.apply_async(countdown=settings.ROLLOUT_RECOMPUTE_DELAY_SECONDS)
+    except Exception:  # any broker failure (kombu/redis errors vary): the nightly run catches up
+        # Broker unreachable: release the claim so the next request tries again.
+        RecomputeRequest.objects.filter(pk=1).update(pending=False)
+        return False
+    return True
+
+
+def _level_rows(group: dict[str, str], *, as_of: datetime.date | None, stale_before: datetime.date) -> list[dict]:
+    """One GROUP BY over the active villages (left-joined to their status) per level."""
+    verified = Q(rollout__last_verified_on__isnull=False)
+    if as_of is not None:
+        verified &= Q(rollout__last_verified_on__lte=as_of)
+    desa = Q(kind__in=DESA_KINDS)
+    return list(
+        Village.objects.filter(is_active=True)
+        .values(**group)
+        .annotate(
+            units=Count("pk"),
+            desa=Count("pk", filter=desa),
+            kelurahan=Count("pk", filter=~desa),
+            adopted_units=Count("pk", filter=adopted("rollout__", as_of=as_of)),
+            adopted_desa=Count("pk", filter=adopted("rollout__", as_of=as_of) & desa),
+            pillar1_live=Count("pk", filter=Q(rollout__pillar1=PillarStatus.LIVE)),
+            pillar2_live=Count("pk", filter=Q(rollout__pillar2=PillarStatus.LIVE)),
+            pillar3_live=Count("pk", filter=Q(rollout__pillar3=PillarStatus.LIVE)),
+            blocked_no_signal=Count("pk", filter=Q(rollout__blocker=Blocker.NO_SIGNAL) & ~adopted("rollout__")),
+            stale_units=Count("pk", filter=~verified | Q(rollout__last_verified_on__lt=stale_before)),
+            latest_verified_on=Max("rollout__last_verified_on", filter=verified),
+        )
+        .order_by()
+    )
+
+
+LEVEL_GROUPS = {
+    SnapshotLevel.PROVINCE: {"unit_code": F("regency__province_id"), "unit_name": F("regency__province__name")},
+    SnapshotLevel.REGENCY: {
+        "unit_code": F("regency_id"),
+        "unit_name": F("regency__name"),
+        "unit_parent": F("regency__province_id"),
+    },
+    SnapshotLevel.DISTRICT: {
+        "unit_code": F("district_id"),
+        "unit_name": F("district__name"),
+        "unit_parent": F("regency_id"),
+    },
+}
+AWAITING_PATHS = {
+    SnapshotLevel.PROVINCE: "village__regency__province_id",
+    SnapshotLevel.REGENCY: "village__regency_id",
+    SnapshotLevel.DISTRICT: "village__district_id",
+}
+SNAPSHOT_FIGURES = (
+    "name",
+    "parent_code",
+    "units",
+    "desa",
+    "kelurahan",
+    "adopted_units",
+    "adopted_desa",
+    "pillar1_live",
+    "pillar2_live",
+    "pillar3_live",
+    "blocked_no_signal",
+    "awaiting_verification",
+    "stale_units",
+    "latest_verified_on",
+    "definition_version",
+    "computed_at",
+)
+
+
+@transaction.atomic
+def adoption_recompute(*, on_date: datetime.date | None = None) -> int:
+    """Write the AdoptionSnapshot rows of `on_date` (default today) for every province, regency and district.
+
+    Upsert: running twice a day leaves one row per unit per day. For a past
+    date, adoption counts the villages whose pillar 1 went live by then (the
+    other figures are today's). Runs in one transaction under a lock, so
+    overlapping runs never interleave and a killed run leaves the previous rows.
+    """
+    today = timezone.localdate()
+    as_of = on_date if on_date is not None and on_date < today else None
+    date = on_date or today
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('rollout.adoption_recompute'))")
+    stale_before = date - datetime.timedelta(days=STALE_AFTER_DAYS)
+    now = timezone.now()
+    snapshots = []
+    for level, group in LEVEL_GROUPS.items():
+        awaiting = dict(
+            ProgressReport.objects.filter(status=ReportStatus.AWAITING, village__is_active=True)
+            .values_list(AWAITING_PATHS[level])
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in _level_rows(group, as_of=as_of, stale_before=stale_before):
+            code = row.pop("unit_code")
+            snapshots.append(
+                AdoptionSnapshot(
+                    date=date,
+                    level=level,
+                    code=code,
+                    name=row.pop("unit_name"),
+                    parent_code=row.pop("unit_parent", ""),
+                    awaiting_verification=awaiting.get(code, 0),
+                    definition_version=ADOPTION_DEFINITION_VERSION,
+                    computed_at=now,
+                    **row,
+                )
+            )
+    snapshots.sort(key=lambda snapshot: (snapshot.level, snapshot.code))
+    AdoptionSnapshot.objects.bulk_create(
+        snapshots,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["date", "level", "code"],
+        update_fields=list(SNAPSHOT_FIGURES),
+    )
+    RecomputeRequest.objects.filter(pk=1).update(last_finished_at=now)
+    return len(snapshots)
