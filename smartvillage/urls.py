@@ -26,6 +26,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("registry/", include("villages.urls")),
     path("grants/", include("grants.urls")),
+    path("rollout/", include("rollout.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
     path("api/v1/adoption/", AdoptionView.as_view(), name="adoption"),

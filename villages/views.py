@@ -4,6 +4,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from accounts.access import Capability, has_capability
 from villages import selectors
 
 SEARCH_PAGE_SIZE = 50
@@ -46,6 +47,10 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     if query:
         villages = _search(villages, query)
-    return render(
-        request, "villages/district_detail.html", {"district": district, "villages": villages, "query": query}
-    )
+    context = {
+        "district": district,
+        "villages": villages,
+        "query": query,
+        "can_report": has_capability(request.user, Capability.SUBMIT_REPORTS),
+    }
+    return render(request, "villages/district_detail.html", context)

@@ -1,0 +1,40 @@
+"""Page forms for progress reports. They only collect input; rollout.services decides."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from grants.forms import BootstrapForm
+from rollout.models import Blocker, PillarStatus, Signal
+
+
+class ReportForm(BootstrapForm):
+    pillar1 = forms.ChoiceField(label=_("Pillar 1: digital administration and services"), choices=PillarStatus.choices)
+    pillar2 = forms.ChoiceField(label=_("Pillar 2: creative economy"), choices=PillarStatus.choices)
+    pillar3 = forms.ChoiceField(label=_("Pillar 3: UMKM, BUMDes, koperasi online"), choices=PillarStatus.choices)
+    signal = forms.ChoiceField(label=_("Best signal"), choices=Signal.choices)
+    signal_sufficient = forms.BooleanField(label=_("Signal is enough for the services"), required=False)
+    blocker = forms.ChoiceField(label=_("Blocker"), choices=[("", _("None")), *Blocker.choices], required=False)
+    blocker_note = forms.CharField(label=_("Blocker note"), max_length=500, required=False)
+    note = forms.CharField(label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    evidence_url = forms.URLField(label=_("Evidence link"), required=False, max_length=200, assume_scheme="https")
+
+
+class BulkRowForm(BootstrapForm):
+    """One village's row in the district grid; unticked rows are not reported."""
+
+    village = forms.CharField(widget=forms.HiddenInput)
+    include = forms.BooleanField(label=_("Report"), required=False)
+    pillar1 = forms.ChoiceField(label=_("Pillar 1"), choices=PillarStatus.choices)
+    pillar2 = forms.ChoiceField(label=_("Pillar 2"), choices=PillarStatus.choices)
+    pillar3 = forms.ChoiceField(label=_("Pillar 3"), choices=PillarStatus.choices)
+    signal = forms.ChoiceField(label=_("Signal"), choices=Signal.choices)
+    signal_sufficient = forms.BooleanField(label=_("Enough"), required=False)
+    blocker = forms.ChoiceField(label=_("Blocker"), choices=[("", "–"), *Blocker.choices], required=False)  # noqa: RUF001
+    blocker_note = forms.CharField(label=_("Blocker note"), max_length=500, required=False)
+
+
+BulkFormSet = forms.formset_factory(BulkRowForm, extra=0, max_num=1000, absolute_max=1000)
+
+
+class RejectForm(BootstrapForm):
+    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from rollout import views
+
+app_name = "rollout"
+
+urlpatterns = [
+    path("reports/", views.report_list, name="reports"),
+    path("reports/<int:pk>/<str:decision>/", views.report_decide, name="report-decide"),
+    path("villages/<str:code>/report/", views.report_new, name="report-new"),
+    path("districts/<str:code>/bulk/", views.district_bulk, name="district-bulk"),
+]

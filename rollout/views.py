@@ -1,0 +1,129 @@
+"""Rollout pages: an officer's report form and district grid, and the province's verification queue."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.access import Capability, has_capability
+from rollout import selectors, services
+from rollout.forms import BulkFormSet, RejectForm, ReportForm
+from rollout.models import ReportStatus
+from smartvillage.errors import ApplicationError
+from villages.selectors import district_list
+
+REPORTS_PAGE_SIZE = 50
+STATUS_FIELDS = ("pillar1", "pillar2", "pillar3", "signal", "signal_sufficient", "blocker", "blocker_note")
+
+
+def _require(request: HttpRequest, capability: Capability) -> None:
+    if not has_capability(request.user, capability):
+        raise PermissionDenied
+
+
+def _current(village) -> dict:
+    status = getattr(village, "rollout", None)
+    return {name: getattr(status, name) for name in STATUS_FIELDS} if status else {}
+
+
+def _report_input(village, data: dict) -> services.ReportInput:
+    fields = {name: value for name, value in data.items() if name not in ("village", "include")}
+    return services.ReportInput(village=village, **fields)
+
+
+@login_required
+def report_new(request: HttpRequest, code: str) -> HttpResponse:
+    _require(request, Capability.SUBMIT_REPORTS)
+    village = get_object_or_404(selectors.village_rollout_list(user=request.user), code=code)
+    form = ReportForm(request.POST or None, initial=_current(village))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.report_submit(actor=request.user, item=_report_input(village, form.cleaned_data))
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+            for field, field_messages in error.fields.items():
+                for message in field_messages:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, _("Report submitted; it awaits verification by the province."))
+            return redirect("rollout:reports")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "rollout/report_form.html", {"village": village, "form": form}, status=status)
+
+
+@login_required
+def district_bulk(request: HttpRequest, code: str) -> HttpResponse:
+    """The district grid: one row per village, the ticked rows are reported together (all or nothing)."""
+    _require(request, Capability.SUBMIT_REPORTS)
+    district = get_object_or_404(district_list(user=request.user), code=code)
+    villages = list(selectors.village_rollout_list(user=request.user).filter(district=district))
+    initial = [{"village": village.code, **_current(village)} for village in villages]
+    formset = BulkFormSet(request.POST or None, initial=initial)
+    if request.method == "POST" and formset.is_valid():
+        by_code = {village.code: village for village in villages}
+        chosen = [(form, form.cleaned_data) for form in formset if form.cleaned_data.get("include")]
+        unknown = [form for form, data in chosen if data["village"] not in by_code]
+        for form in unknown:
+            form.add_error(None, _("This village is not in the district."))
+        if not chosen:
+            messages.error(request, _("Tick at least one village to report."))
+        elif not unknown:
+            items = [_report_input(by_code[data["village"]], data) for _form, data in chosen]
+            try:
+                reports = services.reports_submit_bulk(actor=request.user, district=district, items=items)
+            except ApplicationError as error:
+                messages.error(request, error.message)
+                for index, row_errors in (error.fields.get("rows") or [{}])[0].items():
+                    form = chosen[int(index)][0]
+                    for field, field_messages in row_errors.items():
+                        for message in field_messages:
+                            form.add_error(field if field in form.fields else None, message)
+            else:
+                messages.success(request, _("%(count)d report(s) submitted.") % {"count": len(reports)})
+                return redirect("rollout:reports")
+    rows = list(zip(villages, formset.forms, strict=False))
+    status = 400 if request.method == "POST" else 200
+    context = {"district": district, "formset": formset, "rows": rows}
+    return render(request, "rollout/district_bulk.html", context, status=status)
+
+
+@login_required
+def report_list(request: HttpRequest) -> HttpResponse:
+    reports = selectors.report_list(user=request.user)
+    status = request.GET.get("status", ReportStatus.AWAITING)
+    if status in ReportStatus.values:
+        reports = reports.filter(status=status)
+    page = Paginator(reports, REPORTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": ReportStatus.choices,
+        "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
+        "reject_form": RejectForm(),
+    }
+    return render(request, "rollout/report_list.html", context)
+
+
+@login_required
+@require_POST
+def report_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    _require(request, Capability.VERIFY_REPORTS)
+    if decision not in ("verify", "reject"):
+        raise Http404
+    report = get_object_or_404(selectors.report_list(user=request.user), pk=pk)
+    try:
+        if decision == "verify":
+            services.report_verify(report=report, actor=request.user)
+            messages.success(request, _("Report on %(village)s verified.") % {"village": report.village.name})
+        else:
+            form = RejectForm(request.POST)
+            reason = form.cleaned_data["reason"] if form.is_valid() else ""
+            services.report_reject(report=report, actor=request.user, reason=reason)
+            messages.success(request, _("Report on %(village)s rejected.") % {"village": report.village.name})
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("rollout:reports")
