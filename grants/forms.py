@@ -54,10 +54,11 @@ class BootstrapForm(forms.Form):
             else:
                 widget.attrs["class"] = "form-control form-control-sm"
 
-    def full_clean(self):
-        super().full_clean()
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        # Mark every field with an error, whether from validation or from a service's refusal.
         for name in self.errors:
-            if name in self.fields:
+            if name in self.fields and "is-invalid" not in self.fields[name].widget.attrs["class"]:
                 self.fields[name].widget.attrs["class"] += " is-invalid"
 
 
