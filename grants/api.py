@@ -1,7 +1,7 @@
 """REST API of allocations and grants. Thin: validate input, call grants.services, serialise output."""
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -10,17 +10,11 @@ from rest_framework.response import Response
 from accounts.access import Capability, requires
 from grants import selectors, services
 from grants.models import Allocation, Grant, GrantEvent, GrantStatus
-from smartvillage.idempotency import idempotent
+from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from villages.models import REGENCY_CODE_RE, Province, Regency
 
 MAX_ID = 2**63 - 1  # BIGINT primary keys
 AMOUNT_LIMITS = {"min_value": 1, "max_value": services.MAX_AMOUNT}
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="Repeat-safe key: a repeated request with the same key returns the first result.",
-)
 
 
 # --- output ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from grants.models import Grant
 from rollout import selectors, services
 from rollout.models import AdoptionSnapshot, Blocker, PillarStatus, ProgressReport, ReportStatus, Signal, SnapshotLevel
 from smartvillage.errors import ApplicationError
-from smartvillage.idempotency import idempotent
+from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from villages.api import CODE_LOOKUP_REGEX
 from villages.models import DISTRICT_CODE_RE, District, Village
 
@@ -24,8 +24,30 @@ STATUS_FIELDS = ["pillar1", "pillar2", "pillar3", "signal", "signal_sufficient",
 
 # --- output ---------------------------------------------------------------------------------------
 
+# What a village without any verified report reads as.
+STATUS_DEFAULTS = {
+    "pillar1": PillarStatus.NOT_STARTED,
+    "pillar2": PillarStatus.NOT_STARTED,
+    "pillar3": PillarStatus.NOT_STARTED,
+    "signal": Signal.NONE,
+    "signal_sufficient": False,
+    "blocker": "",
+    "blocker_note": "",
+}
 
-class VillageRolloutSerializer(serializers.ModelSerializer):
+
+class StatusDefaultsMixin:
+    """DRF gives None for fields read through a missing status row; show the programme's defaults instead."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name, default in STATUS_DEFAULTS.items():
+            if name in data and data[name] is None:
+                data[name] = default
+        return data
+
+
+class VillageRolloutSerializer(StatusDefaultsMixin, serializers.ModelSerializer):
     district = serializers.CharField(source="district_id")
     regency = serializers.CharField(source="regency_id")
     adopted = serializers.BooleanField(source="is_adopted")
@@ -158,7 +180,9 @@ def _report_input(village: Village, data: dict) -> services.ReportInput:
 class RolloutFilter(django_filters.FilterSet):
     regency = django_filters.CharFilter(field_name="regency_id")
     district = django_filters.CharFilter(field_name="district_id")
-    adopted = django_filters.BooleanFilter(field_name="is_adopted")
+    adopted = django_filters.TypedChoiceFilter(
+        field_name="is_adopted", choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
+    )
     blocker = django_filters.ChoiceFilter(field_name="rollout__blocker", choices=Blocker.choices)
 
     class Meta:
@@ -192,8 +216,10 @@ class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         services.status_correct(actor=request.user, item=_report_input(village, data))
         return Response(VillageRolloutSerializer(self.get_queryset().get(pk=village.pk)).data)
 
-    @extend_schema(request=ReportFieldsInput, responses={201: ReportOutputSerializer})
-    @action(detail=True, methods=["post"])
+    @extend_schema(
+        request=ReportFieldsInput, responses={201: ReportOutputSerializer}, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
     def reports(self, request, code=None):
         """Submit a progress report on a village of the officer's own regency."""
         village = self.get_object()
@@ -249,8 +275,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         report = services.report_reject(report=report, actor=request.user, reason=data["reason"])
         return Response(ReportOutputSerializer(self.get_queryset().get(pk=report.pk)).data)
 
-    @extend_schema(request=BulkInput, responses={201: ReportOutputSerializer(many=True)})
-    @action(detail=False, methods=["post"])
+    @extend_schema(
+        request=BulkInput, responses={201: ReportOutputSerializer(many=True)}, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def bulk(self, request):
         """Reports for many villages of one district: all or nothing, errors keyed by row."""
 
@@ -261,7 +289,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             villages = Village.objects.in_bulk(codes, field_name="code")
             missing = {str(i): {"village": ["Unknown village code."]} for i, c in enumerate(codes) if c not in villages}
             if missing:
-                raise ApplicationError("Unknown village codes; nothing was submitted.", fields={"rows": [missing]})
+                raise ApplicationError("Unknown village codes; nothing was submitted.", fields={"reports": missing})
             items = [_report_input(villages[row["village"]], row) for row in data["reports"]]
             reports = services.reports_submit_bulk(actor=request.user, district=district, items=items)
             rows = self.get_queryset().filter(pk__in=[r.pk for r in reports]).order_by("village_id")
@@ -299,7 +327,7 @@ class AdoptionHistoryView(APIView):
         return Response(SnapshotSerializer(rows, many=True).data)
 
 
-class PaidNotLiveSerializer(serializers.ModelSerializer):
+class PaidNotLiveSerializer(StatusDefaultsMixin, serializers.ModelSerializer):
     grant = serializers.IntegerField(source="pk")
     village = serializers.CharField(source="village_id")
     village_name = serializers.CharField(source="village.name")

@@ -105,7 +105,9 @@ def forecast_completion(points: list[tuple[datetime.date, float]], *, target: fl
     reached = [day for day, pct in points if pct >= target]
     if points[-1][1] >= target:
         return Forecast("reached", date=reached[0] if reached else points[-1][0])
-    recent = points[-FORECAST_POINTS:]
+    # One point per month (its last), so daily nightly snapshots do not shrink the trend to a week.
+    monthly = list({(day.year, day.month): (day, pct) for day, pct in points}.values())
+    recent = monthly[-FORECAST_POINTS:]
     if len(recent) < 2:
         return Forecast("not_on_track")
     origin = recent[0][0]

@@ -122,7 +122,11 @@ def report_submit(*, actor: User, item: ReportInput) -> ProgressReport:
 
 @transaction.atomic
 def reports_submit_bulk(*, actor: User, district: District, items: Sequence[ReportInput]) -> list[ProgressReport]:
-    """Reports for many villages of one district: all or nothing; errors are keyed by row (0-based)."""
+    """Reports for many villages of one district: all or nothing.
+
+    Errors come as fields["reports"][row index (0-based, as a string)][field] = messages,
+    the same shape DRF gives for invalid rows of the request body.
+    """
     if not items:
         raise ApplicationError(_("No rows to submit."), fields={"reports": [_("Add at least one village.")]})
     row_errors: dict[str, dict[str, list[str]]] = {}
@@ -145,7 +149,7 @@ def reports_submit_bulk(*, actor: User, district: District, items: Sequence[Repo
     if row_errors:
         raise ApplicationError(
             _("%(count)d row(s) are not valid; nothing was submitted.") % {"count": len(row_errors)},
-            fields={"rows": [row_errors]},
+            fields={"reports": row_errors},
         )
     now = timezone.now()
     return ProgressReport.objects.bulk_create(_new_report(item, actor, now) for item in items)
@@ -158,7 +162,7 @@ def _apply(report: ProgressReport, today: datetime.date) -> None:
         new = getattr(report, pillar)
         if getattr(status, pillar) != new or getattr(status, f"{pillar}_since") is None:
             setattr(status, pillar, new)
-            setattr(status, f"{pillar}_since", report.submitted_at.date() if report.submitted_at else today)
+            setattr(status, f"{pillar}_since", timezone.localdate(report.submitted_at))
     for name in ("signal", "signal_sufficient", "blocker", "blocker_note"):
         setattr(status, name, getattr(report, name))
     status.last_report = report

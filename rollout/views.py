@@ -77,7 +77,7 @@ def district_bulk(request: HttpRequest, code: str) -> HttpResponse:
                 reports = services.reports_submit_bulk(actor=request.user, district=district, items=items)
             except ApplicationError as error:
                 messages.error(request, error.message)
-                for index, row_errors in (error.fields.get("rows") or [{}])[0].items():
+                for index, row_errors in error.fields.get("reports", {}).items():
                     form = chosen[int(index)][0]
                     for field, field_messages in row_errors.items():
                         for message in field_messages:

@@ -11,11 +11,12 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class ApplicationError(Exception):
-    """A request the programme's rules refuse. `fields` maps input names to messages."""
+    """A request the programme's rules refuse. `fields` maps input names to messages
+    (or, for a list input such as bulk rows, row indexes to such mappings)."""
 
     http_status = status.HTTP_400_BAD_REQUEST
 
-    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None):
+    def __init__(self, message: str, *, fields: dict | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}

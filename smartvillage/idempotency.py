@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +21,14 @@ from smartvillage.errors import ApplicationError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+
+# The header as the OpenAPI schema documents it on every idempotent write.
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="Repeat-safe key: a repeated request with the same key returns the first result.",
+)
 
 
 class IdempotencyKeyReused(ApplicationError):
