@@ -106,6 +106,10 @@ class ReportOutputSerializer(serializers.ModelSerializer):
 class SnapshotSerializer(serializers.ModelSerializer):
     adopted_pct = serializers.FloatField()
     adopted_desa_pct = serializers.FloatField()
+    target_pct = serializers.SerializerMethodField(help_text="The programme's adoption target for the snapshot's year")
+
+    def get_target_pct(self, snapshot) -> int:
+        return self.context["targets"].get(snapshot.date.year, selectors.DEFAULT_TARGET_PCT)
 
     class Meta:
         model = AdoptionSnapshot
@@ -310,7 +314,8 @@ class AdoptionView(APIView):
         forecasts = selectors.forecasts(user=request.user, level=query["level"])
         for row in rows:
             row.forecast = forecasts.get(row.code, selectors.Forecast("no_data"))
-        return Response(AdoptionRowSerializer(rows, many=True).data)
+        context = {"targets": selectors.targets()}
+        return Response(AdoptionRowSerializer(rows, many=True, context=context).data)
 
 
 class AdoptionHistoryView(APIView):
@@ -324,7 +329,7 @@ class AdoptionHistoryView(APIView):
         rows = selectors.snapshot_history(
             user=request.user, code=query["code"], date_from=query.get("date_from"), date_to=query.get("date_to")
         )
-        return Response(SnapshotSerializer(rows, many=True).data)
+        return Response(SnapshotSerializer(rows, many=True, context={"targets": selectors.targets()}).data)
 
 
 class PaidNotLiveSerializer(StatusDefaultsMixin, serializers.ModelSerializer):

@@ -79,10 +79,13 @@ def snapshot_history(
     return list(snapshots.order_by("date"))
 
 
-def target_for(year: int) -> int:
-    """The year's adoption target in percent (100 unless configured otherwise)."""
-    target = ProgrammeTarget.objects.filter(year=year).values_list("adopted_pct", flat=True).first()
-    return 100 if target is None else target
+# The programme aims at every village: 100 % unless a ProgrammeTarget says otherwise for a year.
+DEFAULT_TARGET_PCT = 100
+
+
+def targets() -> dict[int, int]:
+    """The configured adoption target (percent) per year."""
+    return dict(ProgrammeTarget.objects.values_list("year", "adopted_pct"))
 
 
 # --- forecast -----------------------------------------------------------------------------------
