@@ -105,7 +105,7 @@ class ReportOutputSerializer(serializers.ModelSerializer):
 
 class SnapshotSerializer(serializers.ModelSerializer):
     adopted_pct = serializers.FloatField()
-    adopted_desa_pct = serializers.FloatField()
+    adopted_desa_pct = serializers.FloatField(allow_null=True, help_text="null where the unit has no desa")
     target_pct = serializers.SerializerMethodField(help_text="The programme's adoption target for the snapshot's year")
 
     def get_target_pct(self, snapshot) -> int:

@@ -210,8 +210,9 @@ class AdoptionSnapshot(models.Model):
         return round(100 * self.adopted_units / self.units, 1) if self.units else 0.0
 
     @property
-    def adopted_desa_pct(self) -> float:
-        return round(100 * self.adopted_desa / self.desa, 1) if self.desa else 0.0
+    def adopted_desa_pct(self) -> float | None:
+        """None where there is no desa (a kota of kelurahan only): the desa share means nothing there."""
+        return round(100 * self.adopted_desa / self.desa, 1) if self.desa else None
 
 
 class ProgrammeTarget(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rollout import views
+from rollout import dashboard, views
 
 app_name = "rollout"
 
@@ -10,3 +10,14 @@ urlpatterns = [
     path("villages/<str:code>/report/", views.report_new, name="report-new"),
     path("districts/<str:code>/bulk/", views.district_bulk, name="district-bulk"),
 ]
+
+dashboard_patterns = (
+    [
+        path("", dashboard.home, name="home"),
+        path("regencies/<str:code>/", dashboard.regency, name="regency"),
+        path("districts/<str:code>/", dashboard.district, name="district"),
+        path("villages/<str:code>/", dashboard.village, name="village"),
+        path("export/<str:table>/", dashboard.export, name="export"),
+    ],
+    "dashboard",
+)

@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from grants.api import AllocationViewSet, GrantViewSet
+from rollout import dashboard
 from rollout.api import AdoptionHistoryView, AdoptionView, PaidNotLiveView, ReportViewSet, RolloutViewSet
+from rollout.urls import dashboard_patterns
 from villages.api import DistrictViewSet, RegencyViewSet, VillageViewSet
 
 router = DefaultRouter()
@@ -20,7 +21,8 @@ router.register("rollout", RolloutViewSet, basename="rollout")
 router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="villages:registry"), name="home"),
+    path("", dashboard.home, name="home"),
+    path("dashboard/", include(dashboard_patterns)),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,0 +1,393 @@
+"""The dashboard pages: province (or an officer's regency) at a glance, drill-down to a village.
+
+Figures come from the latest AdoptionSnapshot rows and aggregate queries, so a
+page runs a constant number of queries however many villages it covers.
+"""
+
+import json
+from functools import cache
+from pathlib import Path
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+
+from accounts.access import Capability, has_capability, regency_scope
+from grants import selectors as grant_selectors
+from grants.models import Allocation
+from rollout import selectors
+from rollout.models import ReportStatus, SnapshotLevel
+from rollout.services import adopted
+from smartvillage.exports import EXPORT_FORMATS, export_response
+from villages.models import District, Province, Regency
+
+BOUNDARIES_FILE = Path(__file__).resolve().parent.parent / "villages" / "data" / "lampung_regencies.geojson"
+LIST_LIMIT = 15
+
+
+@cache
+def _boundaries() -> dict:
+    return json.loads(BOUNDARIES_FILE.read_text(encoding="utf-8"))
+
+
+def _map_features(rows) -> dict:
+    """The regency boundaries of the shown rows, each carrying its adoption figures."""
+    figures = {row.code: row for row in rows}
+    features = []
+    for feature in _boundaries()["features"]:
+        row = figures.get(feature["properties"]["code"])
+        if row is None:
+            continue
+        properties = {
+            **feature["properties"],
+            "adopted_desa_pct": row.adopted_desa_pct,
+            # Shade a kota without desa by all its units.
+            "shade_pct": row.adopted_pct if row.adopted_desa_pct is None else row.adopted_desa_pct,
+            "adopted_pct": row.adopted_pct,
+            "units": row.units,
+            "adopted_units": row.adopted_units,
+            "blocked": row.blocked_no_signal,
+        }
+        features.append({**feature, "properties": properties})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _target(headline) -> int:
+    targets = selectors.targets()
+    year = headline.date.year if headline else None
+    return targets.get(year, selectors.DEFAULT_TARGET_PCT)
+
+
+def _allocation(province_code: str) -> Allocation | None:
+    return Allocation.objects.filter(province_id=province_code).order_by("-fiscal_year").first()
+
+
+def _trend(user, codes: list[str]) -> dict:
+    """Chart data: adoption % of desa per snapshot for each code, plus the year's target."""
+    series = {}
+    for code in codes:
+        history = selectors.snapshot_history(user=user, code=code)
+        points = [
+            (row.date, row.adopted_pct if row.adopted_desa_pct is None else row.adopted_desa_pct) for row in history
+        ]
+        forecast = selectors.forecast_completion(points)
+        series[code] = {
+            "name": history[-1].name if history else code,
+            "points": [[day.isoformat(), value] for day, value in points],
+            "forecast": {"status": forecast.status, "date": forecast.date.isoformat() if forecast.date else None},
+        }
+    return series
+
+
+def _paid_not_live_counts(user, allocation, group: str) -> dict[str, int]:
+    if allocation is None:
+        return {}
+    return dict(
+        selectors.paid_not_live(user=user)
+        .filter(allocation=allocation)
+        .order_by()
+        .values_list(group)
+        .annotate(n=Count("pk"))
+    )
+
+
+def _ledger_by_code(user, allocation, level: str, regency_code: str | None = None) -> dict:
+    if allocation is None:
+        return {}
+    rows = grant_selectors.ledger(allocation=allocation, user=user, level=level, regency_code=regency_code)
+    return {row.code: row for row in rows}
+
+
+def _lagging(user, **filters):
+    return (
+        selectors.village_rollout_list(user=user)
+        .filter(**filters)
+        .exclude(adopted("rollout__"))
+        .order_by("regency_id", "code")[:LIST_LIMIT]
+    )
+
+
+def _table(rows, forecasts: dict, ledger: dict, paid_not_live: dict) -> list[dict]:
+    """One entry per snapshot row with its forecast, ledger row and paid-but-not-live count."""
+    return [
+        {
+            "row": row,
+            "forecast": forecasts.get(row.code),
+            "ledger": ledger.get(row.code),
+            "paid_not_live": paid_not_live.get(row.code, 0),
+        }
+        for row in rows
+    ]
+
+
+def _money(allocation, ledger_row) -> dict:
+    """Headline money: disbursed (net of returns) and its share of the allocation (or of the regency's plan)."""
+    if allocation is None or ledger_row is None:
+        return {"disbursed": 0, "disbursed_pct": 0.0, "allocation_total": 0}
+    whole = allocation.total_amount if ledger_row.code == allocation.province_id else ledger_row.planned
+    return {
+        "disbursed": ledger_row.net_disbursed,
+        "disbursed_pct": round(100 * ledger_row.net_disbursed / whole, 1) if whole else 0.0,
+        "allocation_total": whole,
+    }
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Province roles: the province. Regency officers: their own regency, same layout."""
+    scope = regency_scope(request.user)
+    if scope is not None:
+        return _regency_page(request, scope, home=True)
+    province = Province.objects.filter(is_active=True).order_by("code").first()
+    if province is None:
+        return render(request, "dashboard/empty.html")
+    headline = (selectors.latest_snapshots(user=request.user, level=SnapshotLevel.PROVINCE) or [None])[0]
+    rows = selectors.latest_snapshots(user=request.user, level=SnapshotLevel.REGENCY, parent=province.code)
+    allocation = _allocation(province.code)
+    chosen = request.GET.get("regency") or (rows[0].code if rows else None)
+    summary = grant_selectors.allocation_summary(allocation=allocation, user=request.user) if allocation else None
+    context = {
+        "scope_name": province.name,
+        "headline": headline,
+        "table": _table(
+            rows,
+            selectors.forecasts(user=request.user, level=SnapshotLevel.REGENCY),
+            _ledger_by_code(request.user, allocation, "regency"),
+            _paid_not_live_counts(request.user, allocation, "village__regency_id"),
+        ),
+        "row_level": "regency",
+        "export_table": "regencies",
+        "regency_choices": [(row.code, row.name) for row in rows],
+        "allocation": allocation,
+        **_money(allocation, summary.totals if summary else None),
+        "map": _map_features(rows),
+        "trend": _trend(request.user, [province.code, *([chosen] if chosen else [])]),
+        "chosen": chosen,
+        "target": _target(headline),
+        "lagging": _lagging(request.user),
+        "paid_list": selectors.paid_not_live(user=request.user)[:LIST_LIMIT],
+        "awaiting": selectors.report_list(user=request.user).filter(status=ReportStatus.AWAITING)[:LIST_LIMIT],
+        "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
+        "export_query": "",
+    }
+    return render(request, "dashboard/overview.html", context)
+
+
+def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> HttpResponse:
+    regency = get_object_or_404(Regency.objects.select_related("province"), code=code)
+    if regency_scope(request.user) not in (None, regency.code):
+        raise Http404
+    regency_rows = selectors.latest_snapshots(
+        user=request.user, level=SnapshotLevel.REGENCY, parent=regency.province_id
+    )
+    headline = next((row for row in regency_rows if row.code == regency.code), None)
+    rows = selectors.latest_snapshots(user=request.user, level=SnapshotLevel.DISTRICT, parent=regency.code)
+    allocation = _allocation(regency.province_id)
+    context = {
+        "regency": regency,
+        "scope_name": regency.name,
+        "home": home,
+        "headline": headline,
+        "table": _table(
+            rows,
+            selectors.forecasts(user=request.user, level=SnapshotLevel.DISTRICT),
+            _ledger_by_code(request.user, allocation, "district", regency.code),
+            _paid_not_live_counts(request.user, allocation, "village__district_id"),
+        ),
+        "row_level": "district",
+        "export_table": "districts",
+        "regency_forecast": selectors.forecasts(user=request.user, level=SnapshotLevel.REGENCY).get(regency.code),
+        "allocation": allocation,
+        **_money(allocation, _ledger_by_code(request.user, allocation, "regency", regency.code).get(regency.code)),
+        "map": _map_features([headline] if headline else []),
+        "trend": _trend(request.user, [regency.code]),
+        "chosen": regency.code,
+        "target": _target(headline),
+        "lagging": _lagging(request.user, regency=regency),
+        "paid_list": selectors.paid_not_live(user=request.user, regency_code=regency.code)[:LIST_LIMIT],
+        "awaiting": selectors.report_list(user=request.user).filter(
+            status=ReportStatus.AWAITING, village__regency=regency
+        )[:LIST_LIMIT],
+        "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
+        "can_report": has_capability(request.user, Capability.SUBMIT_REPORTS),
+        "my_reports": selectors.report_list(user=request.user).filter(submitted_by=request.user)[:LIST_LIMIT]
+        if has_capability(request.user, Capability.SUBMIT_REPORTS)
+        else [],
+        "export_query": f"regency={regency.code}",
+    }
+    return render(request, "dashboard/overview.html", context)
+
+
+@login_required
+def regency(request: HttpRequest, code: str) -> HttpResponse:
+    return _regency_page(request, code)
+
+
+@login_required
+def district(request: HttpRequest, code: str) -> HttpResponse:
+    district = get_object_or_404(District.objects.select_related("regency"), code=code)
+    if regency_scope(request.user) not in (None, district.regency_id):
+        raise Http404
+    villages = selectors.village_rollout_list(user=request.user).filter(district=district)
+    allocation = _allocation(district.regency.province_id)
+    grants = {}
+    if allocation is not None:
+        grants = {
+            grant.village_id: grant
+            for grant in grant_selectors.grant_list(user=request.user, allocation=allocation).filter(
+                village__district=district
+            )
+        }
+    rows = [(village, grants.get(village.code)) for village in villages]
+    context = {
+        "district": district,
+        "rows": rows,
+        "can_report": has_capability(request.user, Capability.SUBMIT_REPORTS),
+        "export_query": f"district={district.code}",
+    }
+    return render(request, "dashboard/district.html", context)
+
+
+@login_required
+def village(request: HttpRequest, code: str) -> HttpResponse:
+    village = get_object_or_404(selectors.village_rollout_list(user=request.user), code=code)
+    reports = selectors.report_list(user=request.user).filter(village=village)
+    grants = (
+        grant_selectors.grant_list(user=request.user)
+        .filter(village=village)
+        .prefetch_related("events__actor")
+        .order_by("-allocation__fiscal_year")
+    )
+    context = {
+        "village": village,
+        "status": getattr(village, "rollout", None),
+        "reports": reports,
+        "grants": grants,
+        "can_report": has_capability(request.user, Capability.SUBMIT_REPORTS),
+    }
+    return render(request, "dashboard/village.html", context)
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+
+def _snapshot_table(request, level: str, parent: str | None):
+    rows = selectors.latest_snapshots(user=request.user, level=level, parent=parent)
+    headers = [
+        _("Code"),
+        _("Region"),
+        _("Units"),
+        _("Desa"),
+        _("Kelurahan"),
+        _("Adopted units"),
+        _("Adopted desa"),
+        _("Adopted desa (%)"),
+        _("Adopted units (%)"),
+        _("Pillar 1 live"),
+        _("Pillar 2 live"),
+        _("Pillar 3 live"),
+        _("Blocked by no signal"),
+        _("Awaiting verification"),
+        _("Snapshot date"),
+    ]
+    body = [
+        [
+            row.code,
+            row.name,
+            row.units,
+            row.desa,
+            row.kelurahan,
+            row.adopted_units,
+            row.adopted_desa,
+            row.adopted_desa_pct,
+            row.adopted_pct,
+            row.pillar1_live,
+            row.pillar2_live,
+            row.pillar3_live,
+            row.blocked_no_signal,
+            row.awaiting_verification,
+            row.date.isoformat(),
+        ]
+        for row in rows
+    ]
+    return headers, body
+
+
+def _village_table(villages):
+    headers = [
+        _("Code"),
+        _("Village"),
+        _("Kind"),
+        _("District"),
+        _("Regency/city"),
+        _("Adopted"),
+        _("Pillar 1"),
+        _("Pillar 2"),
+        _("Pillar 3"),
+        _("Signal"),
+        _("Blocker"),
+        _("Blocker note"),
+    ]
+    body = []
+    for village in villages:
+        status = getattr(village, "rollout", None)
+        body.append(
+            [
+                village.code,
+                village.name,
+                village.get_kind_display(),
+                village.district.name,
+                village.regency.name,
+                _("yes") if village.is_adopted else _("no"),
+                status.get_pillar1_display() if status else "",
+                status.get_pillar2_display() if status else "",
+                status.get_pillar3_display() if status else "",
+                status.get_signal_display() if status else "",
+                status.get_blocker_display() if status else "",
+                status.blocker_note if status else "",
+            ]
+        )
+    return headers, body
+
+
+@login_required
+def export(request: HttpRequest, table: str) -> HttpResponse:
+    file_format = request.GET.get("file", "csv")
+    if file_format not in EXPORT_FORMATS:
+        raise Http404
+    regency_code = request.GET.get("regency") or None
+    district_code = request.GET.get("district") or None
+    if regency_code and regency_scope(request.user) not in (None, regency_code):
+        raise Http404
+    if table == "regencies":
+        headers, body = _snapshot_table(request, SnapshotLevel.REGENCY, None)
+    elif table == "districts":
+        headers, body = _snapshot_table(request, SnapshotLevel.DISTRICT, regency_code)
+    elif table in ("villages", "lagging"):
+        villages = selectors.village_rollout_list(user=request.user)
+        if regency_code:
+            villages = villages.filter(regency_id=regency_code)
+        if district_code:
+            villages = villages.filter(district_id=district_code)
+        if table == "lagging":
+            villages = villages.exclude(adopted("rollout__"))
+        headers, body = _village_table(villages)
+    elif table == "paid-not-live":
+        grants = selectors.paid_not_live(user=request.user, regency_code=regency_code)
+        headers = [_("Village code"), _("Village"), _("District"), _("Regency/city"), _("Amount (Rp)"), _("Status")]
+        body = [
+            [
+                g.village_id,
+                g.village.name,
+                g.village.district.name,
+                g.village.regency.name,
+                g.amount,
+                g.get_status_display(),
+            ]
+            for g in grants
+        ]
+    else:
+        raise Http404
+    return export_response(filename=f"{table}", headers=headers, rows=body, file_format=file_format)
