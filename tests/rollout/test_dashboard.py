@@ -37,7 +37,9 @@ def json_script(html: str, element_id: str):
 
 
 def headline(html: str, element_id: str) -> str:
-    return re.search(rf'id="{element_id}">([^<]*)<', html).group(1).strip()
+    """The text of a headline card element, tags removed and spaces collapsed."""
+    inner = re.search(rf'id="{element_id}">(.*?)</div>\s*(?:</div>|<div class="small)', html, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", inner).split())
 
 
 @pytest.fixture

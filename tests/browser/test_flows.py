@@ -1,0 +1,129 @@
+"""The portal's main flows in a real browser (Chromium), against the live server.
+
+Each test seeds through the real code (the bundled registry, seed_demo) in a transactional database,
+which costs seconds: keep this module to the few flows that only a browser can check.
+"""
+
+import re
+from urllib.parse import urlparse
+
+from django.utils import timezone, translation
+from playwright.sync_api import expect
+
+from rollout.models import AdoptionSnapshot, PillarStatus, ProgressReport, ReportStatus, Signal, SnapshotLevel
+from villages.models import DESA_KINDS, Village
+
+OFFICER, OFFICER_REGENCY = "petugas.pesisirbarat", "18.13"
+OTHER_REGENCY, OTHER_REGENCY_NAME, OTHER_DISTRICT = "18.01", "Lampung Selatan", "18.01.04"
+REGENCIES_AND_CITIES = 15
+
+# 2.385 (id), 2,385 (en) and 2385 are all 2385; a decimal part is a separate number.
+NUMBER = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?!\d)|\d+")
+
+
+def numbers_in(text: str) -> list[int]:
+    return [int(re.sub(r"\D", "", match)) for match in NUMBER.findall(text)]
+
+
+def regency_cell(page, code: str, column: str):
+    return page.locator(f'#regency-table tr[data-code="{code}"] td[data-col="{column}"]')
+
+
+def test_it_shows_a_verified_report_on_the_dashboard(demo, eager_celery, browsing, log_in, artifacts):
+    village = (
+        Village.objects.filter(regency_id=OFFICER_REGENCY, kind__in=DESA_KINDS, is_active=True)
+        .exclude(rollout__pillar1=PillarStatus.LIVE)
+        .exclude(reports__status=ReportStatus.AWAITING)
+        .order_by("code")
+        .first()
+    )
+    assert village is not None, "the demo leaves desa of Pesisir Barat not adopted"
+
+    officer = browsing.new_page()
+    log_in(officer, OFFICER)
+    officer.goto(f"/rollout/villages/{village.code}/report/")
+    officer.select_option("#id_pillar1", PillarStatus.LIVE)
+    officer.select_option("#id_signal", Signal.G4)
+    officer.check("#id_signal_sufficient")
+    # The form starts from the current status, blocked by no signal: 4G ends that blocker.
+    officer.select_option("#id_blocker", "")
+    officer.fill("#id_blocker_note", "")
+    with officer.expect_navigation():
+        officer.click("form:has(#id_pillar1) button[type=submit]")
+
+    report = ProgressReport.objects.get(village=village, status=ReportStatus.AWAITING)
+    assert urlparse(officer.url).path == "/rollout/reports/"
+    with translation.override("id"):
+        awaiting = str(ReportStatus.AWAITING.label)
+    expect(officer.locator(f"#report-{report.pk}")).to_contain_text(village.name)
+    expect(officer.locator(f"#report-{report.pk}")).to_contain_text(awaiting)
+
+    officer.goto("/")
+    officer.screenshot(path=artifacts / "officer-workspace.png", full_page=True)
+    expect(officer.locator("#headline-adopted-desa")).to_be_visible()
+
+    staff = browsing.new_page()
+    log_in(staff, "staf")
+    staff.goto("/")
+    headline_before = staff.locator("#headline-adopted-desa").inner_text()
+    regency_before = numbers_in(regency_cell(staff, OFFICER_REGENCY, "adopted").inner_text())[0]
+
+    staff.goto("/rollout/reports/")
+    with staff.expect_navigation():
+        staff.click(f'#report-{report.pk} form[action$="/verify/"] button[type=submit]')
+    expect(staff.locator(f"#report-{report.pk}")).to_have_count(0)
+    report.refresh_from_db()
+    assert report.status == ReportStatus.VERIFIED
+
+    # The verification recomputed today's snapshots (inline: Celery is eager here).
+    province = AdoptionSnapshot.objects.filter(level=SnapshotLevel.PROVINCE, code="18").latest("date")
+    assert province.date == timezone.localdate()
+
+    staff.goto("/")
+    try:
+        expect(staff.locator("#regency-map path.leaflet-interactive")).to_have_count(REGENCIES_AND_CITIES)
+    finally:
+        staff.screenshot(path=artifacts / "dashboard.png", full_page=True)
+    headline = staff.locator("#headline-adopted-desa")
+    expect(headline).not_to_have_text(headline_before)
+    assert province.adopted_desa in numbers_in(headline.inner_text())
+    assert numbers_in(regency_cell(staff, OFFICER_REGENCY, "adopted").inner_text())[0] == regency_before + 1
+    expect(staff.locator("canvas#trend-chart")).to_be_visible()
+    assert browsing.problems() == []
+
+
+def test_it_answers_404_to_an_officer_on_another_regencys_pages(demo, browsing, log_in):
+    page = browsing.new_page()
+    log_in(page, OFFICER)
+    own = [
+        f"/dashboard/regencies/{OFFICER_REGENCY}/",
+        f"/registry/regencies/{OFFICER_REGENCY}/",
+        f"/rollout/districts/{OFFICER_REGENCY}.01/bulk/",
+    ]
+    other = [
+        f"/dashboard/regencies/{OTHER_REGENCY}/",
+        f"/registry/regencies/{OTHER_REGENCY}/",
+        f"/rollout/districts/{OTHER_DISTRICT}/bulk/",
+    ]
+
+    # Their own regency's pages open, so the 404s below come from the access policy.
+    assert {url: page.goto(url).status for url in own} == dict.fromkeys(own, 200)
+    for url in other:
+        assert page.goto(url).status == 404, url
+        expect(page.locator("body")).not_to_contain_text(OTHER_REGENCY_NAME)
+    assert browsing.problems() == []
+
+
+def test_it_switches_the_login_page_from_indonesian_to_english(browsing):
+    page = browsing.new_page()
+    page.goto("/login/")
+    expect(page.locator("html")).to_have_attribute("lang", "id")
+    expect(page.get_by_role("button", name="Masuk", exact=True)).to_be_visible()
+
+    with page.expect_navigation():
+        page.select_option("select[name=language]", "en")
+
+    assert urlparse(page.url).path == "/login/"
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("button", name="Log in", exact=True)).to_be_visible()
+    assert browsing.problems() == []
