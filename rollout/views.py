@@ -115,15 +115,24 @@ def report_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     if decision not in ("verify", "reject"):
         raise Http404
     report = get_object_or_404(selectors.report_list(user=request.user), pk=pk)
+    error = None
     try:
         if decision == "verify":
             services.report_verify(report=report, actor=request.user)
-            messages.success(request, _("Report on %(village)s verified.") % {"village": report.village.name})
+            outcome = _("Report on %(village)s verified.") % {"village": report.village.name}
         else:
             form = RejectForm(request.POST)
             reason = form.cleaned_data["reason"] if form.is_valid() else ""
             services.report_reject(report=report, actor=request.user, reason=reason)
-            messages.success(request, _("Report on %(village)s rejected.") % {"village": report.village.name})
-    except ApplicationError as error:
-        messages.error(request, error.message)
+            outcome = _("Report on %(village)s rejected.") % {"village": report.village.name}
+    except ApplicationError as refused:
+        error = refused.message
+    if request.headers.get("HX-Request"):
+        # htmx swaps the report's row with the outcome, a refusal included (htmx swaps only 2xx answers).
+        context = {"report": report, "outcome": outcome if error is None else None, "error": error}
+        return render(request, "rollout/_decided_row.html", context)
+    if error is None:
+        messages.success(request, outcome)
+    else:
+        messages.error(request, error)
     return redirect("rollout:reports")

@@ -85,8 +85,9 @@ class Browsing:
         self.failed_static: list[str] = []
         self.script_errors: list[str] = []
 
-    def new_page(self) -> Page:
-        context = self.browser.new_context(base_url=self.base_url, viewport={"width": 1366, "height": 900})
+    def new_page(self, viewport: dict | None = None) -> Page:
+        viewport = viewport or {"width": 1366, "height": 900}
+        context = self.browser.new_context(base_url=self.base_url, viewport=viewport)
         context.set_default_timeout(15_000)
         self.contexts.append(context)
         page = context.new_page()

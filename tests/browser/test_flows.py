@@ -21,6 +21,9 @@ REGENCIES_AND_CITIES = 15
 NUMBER = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?!\d)|\d+")
 
 
+PHONE = {"width": 390, "height": 844}
+
+
 def numbers_in(text: str) -> list[int]:
     return [int(re.sub(r"\D", "", match)) for match in NUMBER.findall(text)]
 
@@ -39,7 +42,8 @@ def test_it_shows_a_verified_report_on_the_dashboard(demo, eager_celery, browsin
     )
     assert village is not None, "the demo leaves desa of Pesisir Barat not adopted"
 
-    officer = browsing.new_page()
+    # Officers work in the field: a phone-sized screen.
+    officer = browsing.new_page(viewport=PHONE)
     log_in(officer, OFFICER)
     officer.goto(f"/rollout/villages/{village.code}/report/")
     officer.select_option("#id_pillar1", PillarStatus.LIVE)
@@ -60,6 +64,8 @@ def test_it_shows_a_verified_report_on_the_dashboard(demo, eager_celery, browsin
 
     officer.goto("/")
     officer.screenshot(path=artifacts / "officer-workspace.png", full_page=True)
+    # Wide tables scroll inside their own box; the page itself never scrolls sideways.
+    assert officer.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     expect(officer.locator("#headline-adopted-desa")).to_be_visible()
 
     staff = browsing.new_page()

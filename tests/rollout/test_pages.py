@@ -223,3 +223,23 @@ def test_pages_carry_the_demo_label_only_with_demo_data(client, province_staff, 
 
     assert 'role="note"' not in before
     assert 'role="note"' in after
+
+
+def test_an_htmx_verification_answers_the_row_to_swap_in(client, officer_a, province_staff, registry):
+    village = Village.objects.filter(regency=registry.regency_a).first()
+    report = services.report_submit(
+        actor=officer_a,
+        item=services.ReportInput(
+            village=village, pillar1="live", pillar2="live", pillar3="live", signal="4g", signal_sufficient=True
+        ),
+    )
+    client.force_login(province_staff)
+
+    first = client.post(f"/rollout/reports/{report.pk}/verify/", headers={"HX-Request": "true"})
+    again = client.post(f"/rollout/reports/{report.pk}/verify/", headers={"HX-Request": "true"})
+
+    assert first.status_code == 200
+    assert first.content.decode().startswith(f'<tr id="awaiting-{report.pk}" class="table-success">')
+    assert again.status_code == 200  # htmx swaps only 2xx answers; the row says it was refused
+    assert "table-danger" in again.content.decode()
+    assert VillageStatus.objects.get(village=village).pillar1 == PillarStatus.LIVE
