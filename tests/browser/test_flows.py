@@ -4,6 +4,7 @@ Each test seeds through the real code (the bundled registry, seed_demo) in a tra
 which costs seconds: keep this module to the few flows that only a browser can check.
 """
 
+import json
 import re
 from urllib.parse import urlparse
 
@@ -22,6 +23,12 @@ NUMBER = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f]\d{3})+(?!\d)|\d+")
 
 
 PHONE = {"width": 390, "height": 844}
+
+
+def map_figures(page) -> dict[str, dict]:
+    """The properties the map draws, per regency code."""
+    data = json.loads(page.locator("#map-data").text_content())
+    return {feature["properties"]["code"]: feature["properties"] for feature in data["features"]}
 
 
 def numbers_in(text: str) -> list[int]:
@@ -72,6 +79,7 @@ def test_it_shows_a_verified_report_on_the_dashboard(demo, eager_celery, browsin
     log_in(staff, "staf")
     staff.goto("/")
     headline_before = staff.locator("#headline-adopted-desa").inner_text()
+    map_before = map_figures(staff)[OFFICER_REGENCY]
     regency_before = numbers_in(regency_cell(staff, OFFICER_REGENCY, "adopted").inner_text())[0]
 
     staff.goto("/rollout/reports/")
@@ -95,6 +103,8 @@ def test_it_shows_a_verified_report_on_the_dashboard(demo, eager_celery, browsin
     assert province.adopted_desa in numbers_in(headline.inner_text())
     assert numbers_in(regency_cell(staff, OFFICER_REGENCY, "adopted").inner_text())[0] == regency_before + 1
     expect(staff.locator("canvas#trend-chart")).to_be_visible()
+    # The map shades and labels the regency from the new figures.
+    assert map_figures(staff)[OFFICER_REGENCY]["adopted_units"] == map_before["adopted_units"] + 1
     assert browsing.problems() == []
 
 
