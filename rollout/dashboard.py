@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import Capability, has_capability, regency_scope
@@ -387,6 +388,43 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
                 g.get_status_display(),
             ]
             for g in grants
+        ]
+    elif table == "reports":
+        reports = selectors.report_list(user=request.user)
+        status = request.GET.get("status") or ReportStatus.AWAITING
+        reports = reports.filter(status=status)
+        if regency_code:
+            reports = reports.filter(village__regency_id=regency_code)
+        headers = [
+            _("Submitted"),
+            _("Village code"),
+            _("Village"),
+            _("Regency/city"),
+            _("Pillar 1"),
+            _("Pillar 2"),
+            _("Pillar 3"),
+            _("Signal"),
+            _("Blocker"),
+            _("By"),
+            _("Status"),
+            _("rejection reason"),
+        ]
+        body = [
+            [
+                timezone.localtime(r.submitted_at).strftime("%Y-%m-%d %H:%M"),
+                r.village_id,
+                r.village.name,
+                r.village.regency.name,
+                r.get_pillar1_display(),
+                r.get_pillar2_display(),
+                r.get_pillar3_display(),
+                r.get_signal_display(),
+                r.get_blocker_display(),
+                r.submitted_by.username,
+                r.get_status_display(),
+                r.rejection_reason,
+            ]
+            for r in reports
         ]
     else:
         raise Http404

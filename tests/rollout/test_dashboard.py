@@ -121,7 +121,7 @@ def test_the_drill_down_reaches_a_village_page(client, province_staff, figures):
     assert 'id="village-status"' in village_page and 'id="report-history"' in village_page
 
 
-@pytest.mark.parametrize("table", ["regencies", "districts", "villages", "lagging", "paid-not-live"])
+@pytest.mark.parametrize("table", ["regencies", "districts", "villages", "lagging", "paid-not-live", "reports"])
 @pytest.mark.parametrize("file_format", ["csv", "xlsx"])
 def test_every_dashboard_table_exports(client, province_staff, figures, table, file_format):
     client.force_login(province_staff)
@@ -133,7 +133,7 @@ def test_every_dashboard_table_exports(client, province_staff, figures, table, f
         rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     else:
         rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
-    assert rows[0][0] in ("Kode", "Kode desa/kelurahan")
+    assert rows[0][0] in ("Kode", "Kode desa/kelurahan", "Dikirim")
 
 
 def test_the_village_export_follows_the_district_filter(client, province_staff, figures):
