@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
@@ -29,7 +31,13 @@ def registry(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "villages/registry.html",
-        {"regencies": regencies, "totals": totals, "query": query, "results": results},
+        {
+            "regencies": regencies,
+            "totals": totals,
+            "query": query,
+            "query_encoded": urlencode({"q": query})[2:],
+            "results": results,
+        },
     )
 
 
