@@ -101,6 +101,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Throttle counters live in the cache: Redis when CACHE_URL is set (shared by all gunicorn workers),
+# otherwise per process.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # Internationalisation: Bahasa Indonesia by default, English available.
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Bahasa Indonesia")), ("en", _("English"))]
@@ -153,6 +157,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Password guessing on the token endpoint: a few tries a minute per client address.
+    "DEFAULT_THROTTLE_RATES": {"login": env.str("LOGIN_THROTTLE_RATE", default="10/min")},
     "EXCEPTION_HANDLER": "smartvillage.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),

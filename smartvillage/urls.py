@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from accounts.api import TokenObtainView, TokenRevokeView
 from grants.api import AllocationViewSet, GrantViewSet
 from rollout import dashboard
 from rollout.api import AdoptionHistoryView, AdoptionView, PaidNotLiveView, ReportViewSet, RolloutViewSet
@@ -30,7 +30,8 @@ urlpatterns = [
     path("grants/", include("grants.urls")),
     path("rollout/", include("rollout.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/auth/token/", TokenObtainView.as_view(), name="api-token"),
+    path("api/v1/auth/token/revoke/", TokenRevokeView.as_view(), name="api-token-revoke"),
     path("api/v1/adoption/", AdoptionView.as_view(), name="adoption"),
     path("api/v1/adoption/history/", AdoptionHistoryView.as_view(), name="adoption-history"),
     path("api/v1/paid-not-live/", PaidNotLiveView.as_view(), name="paid-not-live"),

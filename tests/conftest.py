@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -105,3 +106,11 @@ def api_client():
 def fast_password_hashing(settings):
     # PBKDF2 is slow by design; the tests create many users and never test hashing strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    # Throttle counters live in the cache: one test's login attempts must not limit the next test.
+    cache.clear()
+    yield
+    cache.clear()
