@@ -8,6 +8,7 @@ is decided here and nowhere else.
 from enum import StrEnum
 
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
@@ -69,6 +70,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 
 def has_capability(user: User | AnonymousUser, capability: Capability) -> bool:
     return capability in ROLE_CAPABILITIES.get(_role(user), frozenset())
+
+
+def require_capability(user: User | AnonymousUser, capability: Capability) -> None:
+    """For pages: PermissionDenied (403) unless the policy gives `user` the capability."""
+    if not has_capability(user, capability):
+        raise PermissionDenied
 
 
 def requires(capability: Capability) -> type[BasePermission]:

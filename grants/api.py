@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from accounts.access import Capability, requires
 from grants import selectors, services
 from grants.models import Allocation, Grant, GrantEvent, GrantStatus
+from smartvillage.api import validated
 from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from villages.models import REGENCY_CODE_RE, Province, Regency
 
@@ -195,12 +196,6 @@ class PlanResultSerializer(serializers.Serializer):
     amount = serializers.IntegerField()
 
 
-def _valid(serializer_class: type[serializers.Serializer], request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 # --- views ----------------------------------------------------------------------------------------
 
 
@@ -247,13 +242,13 @@ class AllocationViewSet(
 
     @extend_schema(request=AllocationCreateInput, responses={201: AllocationOutputSerializer})
     def create(self, request):
-        data = _valid(AllocationCreateInput, request)
+        data = validated(AllocationCreateInput, request.data)
         allocation = services.allocation_create(actor=request.user, **data)
         return Response(AllocationOutputSerializer(allocation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AllocationUpdateInput, responses=AllocationOutputSerializer)
     def partial_update(self, request, pk=None):
-        data = _valid(AllocationUpdateInput, request)
+        data = validated(AllocationUpdateInput, request.data)
         allocation = services.allocation_update(allocation=self.get_object(), actor=request.user, **data)
         return Response(AllocationOutputSerializer(allocation).data)
 
@@ -262,11 +257,10 @@ class AllocationViewSet(
     def ledger(self, request, pk=None):
         """Totals per province, regency or district: planned, approved, disbursed, returned, accounted."""
         allocation = self.get_object()
-        query = LedgerQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        level = query.validated_data["level"]
+        query = validated(LedgerQuery, request.query_params)
+        level = query["level"]
         rows = selectors.ledger(
-            allocation=allocation, user=request.user, level=level, regency_code=query.validated_data.get("regency")
+            allocation=allocation, user=request.user, level=level, regency_code=query.get("regency")
         )
         summary = selectors.allocation_summary(allocation=allocation, user=request.user)
         return Response(LedgerSerializer({"summary": summary, "level": level, "rows": rows}).data)
@@ -278,7 +272,7 @@ class AllocationViewSet(
         allocation = self.get_object()
 
         def run():
-            data = _valid(PlanInput, request)
+            data = validated(PlanInput, request.data)
             result = services.allocation_plan(allocation=allocation, actor=request.user, regency=data.get("regency"))
             return Response(PlanResultSerializer(result).data)
 
@@ -300,7 +294,7 @@ class AllocationViewSet(
         allocation = self.get_object()
 
         def run():
-            data = _valid(input_class, request)
+            data = validated(input_class, request.data)
             return _batch_result(service(allocation=allocation, actor=request.user, **data))
 
         return idempotent(request, run)
@@ -345,7 +339,7 @@ class GrantViewSet(viewsets.ReadOnlyModelViewSet):
         grant = self.get_object()
 
         def run():
-            data = _valid(input_class, request)
+            data = validated(input_class, request.data)
             moved = service(grant=grant, actor=request.user, **data)
             return Response(
                 GrantDetailSerializer(self.get_queryset().prefetch_related("events__actor").get(pk=moved.pk)).data

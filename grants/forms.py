@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from grants.models import GrantAction
 from grants.services import MAX_AMOUNT
+from smartvillage.forms import BootstrapForm
 
 
 class RupiahField(forms.CharField):
@@ -38,28 +39,6 @@ class RupiahField(forms.CharField):
                 _("The amount must be at least Rp%(min)s.") % {"min": self.min_value}, code="min_value"
             )
         return amount
-
-
-class BootstrapForm(forms.Form):
-    """Bootstrap 5 classes on every widget, and is-invalid on fields with errors."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                widget.attrs["class"] = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                widget.attrs["class"] = "form-select form-select-sm"
-            else:
-                widget.attrs["class"] = "form-control form-control-sm"
-
-    def add_error(self, field, error):
-        super().add_error(field, error)
-        # Mark every field with an error, whether from validation or from a service's refusal.
-        for name in self.errors:
-            if name in self.fields and "is-invalid" not in self.fields[name].widget.attrs["class"]:
-                self.fields[name].widget.attrs["class"] += " is-invalid"
 
 
 class ConfirmedForm(BootstrapForm):

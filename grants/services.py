@@ -229,20 +229,21 @@ def allocation_update(
     return locked
 
 
-@transaction.atomic
-def allocation_activate(*, allocation: Allocation, actor: User) -> Allocation:
-    locked = _lock_allocation(allocation.pk, (AllocationStatus.DRAFT,))
-    locked.status = AllocationStatus.ACTIVE
+def _allocation_move(allocation: Allocation, from_status: str, to_status: str) -> Allocation:
+    locked = _lock_allocation(allocation.pk, (from_status,))
+    locked.status = to_status
     locked.save(update_fields=["status"])
     return locked
+
+
+@transaction.atomic
+def allocation_activate(*, allocation: Allocation, actor: User) -> Allocation:
+    return _allocation_move(allocation, AllocationStatus.DRAFT, AllocationStatus.ACTIVE)
 
 
 @transaction.atomic
 def allocation_close(*, allocation: Allocation, actor: User) -> Allocation:
-    locked = _lock_allocation(allocation.pk, (AllocationStatus.ACTIVE,))
-    locked.status = AllocationStatus.CLOSED
-    locked.save(update_fields=["status"])
-    return locked
+    return _allocation_move(allocation, AllocationStatus.ACTIVE, AllocationStatus.CLOSED)
 
 
 def _commit(allocation: Allocation, amount: int) -> None:

@@ -2,14 +2,13 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import Capability, has_capability, regency_scope
+from accounts.access import Capability, has_capability, regency_scope, require_capability
 from grants import selectors, services
 from grants.api import GrantFilter
 from grants.forms import ACTION_FORMS, AllocationActionForm, BatchForm
@@ -23,19 +22,6 @@ GRANTS_PAGE_SIZE = 100
 
 def _allocation(request: HttpRequest, pk: int):
     return get_object_or_404(selectors.allocation_list(user=request.user), pk=pk)
-
-
-def _require(request: HttpRequest, capability: Capability) -> None:
-    if not has_capability(request.user, capability):
-        raise PermissionDenied
-
-
-def _apply_errors(form, error: ApplicationError) -> None:
-    """Put a service's refusal on the form: field messages where the field exists, else at the top."""
-    form.add_error(None, error.message)
-    for field, field_messages in error.fields.items():
-        for message in field_messages:
-            form.add_error(field if field in form.fields else None, message)
 
 
 @login_required
@@ -61,7 +47,7 @@ def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def allocation_action(request: HttpRequest, pk: int) -> HttpResponse:
-    _require(request, Capability.MANAGE_ALLOCATIONS)
+    require_capability(request.user, Capability.MANAGE_ALLOCATIONS)
     allocation = _allocation(request, pk)
     form = AllocationActionForm(request.POST)
     if not form.is_valid():
@@ -92,13 +78,13 @@ def regency_detail(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     can_move = has_capability(request.user, Capability.MOVE_GRANTS)
     form = BatchForm(request.POST or None) if can_move else None
     if request.method == "POST":
-        _require(request, Capability.MOVE_GRANTS)
+        require_capability(request.user, Capability.MOVE_GRANTS)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 grants = _run_batch(allocation, regency, request.user, data)
             except ApplicationError as error:
-                _apply_errors(form, error)
+                form.add_service_error(error)
             else:
                 messages.success(request, _("%(count)d grant(s) updated.") % {"count": len(grants)})
                 return redirect("grants:regency", pk=pk, code=code)
@@ -163,7 +149,7 @@ def grant_detail(request: HttpRequest, grant_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def grant_action(request: HttpRequest, grant_id: int, action: str) -> HttpResponse:
-    _require(request, Capability.MOVE_GRANTS)
+    require_capability(request.user, Capability.MOVE_GRANTS)
     if action not in ACTION_FORMS:
         raise Http404
     grant = get_object_or_404(selectors.grant_list(user=request.user), pk=grant_id)
@@ -173,7 +159,7 @@ def grant_action(request: HttpRequest, grant_id: int, action: str) -> HttpRespon
         try:
             SERVICE_BY_ACTION[action](grant=grant, actor=request.user, **data)
         except ApplicationError as error:
-            _apply_errors(form, error)
+            form.add_service_error(error)
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": GrantAction(action).label})
             return redirect("grants:grant", grant_id=grant.pk)

@@ -13,14 +13,21 @@ from rest_framework.views import APIView
 from accounts.access import Capability, requires
 from grants.models import Grant
 from rollout import selectors, services
-from rollout.models import AdoptionSnapshot, Blocker, PillarStatus, ProgressReport, ReportStatus, Signal, SnapshotLevel
+from rollout.models import (
+    STATUS_FIELDS,
+    AdoptionSnapshot,
+    Blocker,
+    PillarStatus,
+    ProgressReport,
+    ReportStatus,
+    Signal,
+    SnapshotLevel,
+)
+from smartvillage.api import validated
 from smartvillage.errors import ApplicationError
 from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from villages.api import CODE_LOOKUP_REGEX
 from villages.models import DISTRICT_CODE_RE, District, Village
-
-STATUS_FIELDS = ["pillar1", "pillar2", "pillar3", "signal", "signal_sufficient", "blocker", "blocker_note"]
-
 
 # --- output ---------------------------------------------------------------------------------------
 
@@ -168,12 +175,6 @@ class HistoryQuery(serializers.Serializer):
     date_to = serializers.DateField(required=False)
 
 
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _report_input(village: Village, data: dict) -> services.ReportInput:
     return services.ReportInput(village=village, **{k: v for k, v in data.items() if k != "village"})
 
@@ -216,7 +217,7 @@ class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(request=ReportFieldsInput, responses=VillageRolloutSerializer)
     def partial_update(self, request, code=None):
         village = self.get_object()
-        data = _valid(ReportFieldsInput, request.data)
+        data = validated(ReportFieldsInput, request.data)
         services.status_correct(actor=request.user, item=_report_input(village, data))
         return Response(VillageRolloutSerializer(self.get_queryset().get(pk=village.pk)).data)
 
@@ -229,7 +230,7 @@ class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         village = self.get_object()
 
         def run():
-            data = _valid(ReportFieldsInput, request.data)
+            data = validated(ReportFieldsInput, request.data)
             report = services.report_submit(actor=request.user, item=_report_input(village, data))
             return Response(
                 ReportOutputSerializer(selectors.report_list(user=request.user).get(pk=report.pk)).data, status=201
@@ -275,7 +276,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         report = self.get_object()
-        data = _valid(RejectInput, request.data)
+        data = validated(RejectInput, request.data)
         report = services.report_reject(report=report, actor=request.user, reason=data["reason"])
         return Response(ReportOutputSerializer(self.get_queryset().get(pk=report.pk)).data)
 
@@ -287,7 +288,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """Reports for many villages of one district: all or nothing, errors keyed by row."""
 
         def run():
-            data = _valid(BulkInput, request.data)
+            data = validated(BulkInput, request.data)
             district = get_object_or_404(District, code=data["district"])
             codes = [row["village"] for row in data["reports"]]
             villages = Village.objects.in_bulk(codes, field_name="code")
@@ -309,7 +310,7 @@ class AdoptionView(APIView):
 
     @extend_schema(parameters=[AdoptionQuery], responses=AdoptionRowSerializer(many=True))
     def get(self, request):
-        query = _valid(AdoptionQuery, request.query_params)
+        query = validated(AdoptionQuery, request.query_params)
         rows = selectors.latest_snapshots(user=request.user, level=query["level"], parent=query.get("parent"))
         forecasts = selectors.forecasts(user=request.user, level=query["level"])
         for row in rows:
@@ -325,7 +326,7 @@ class AdoptionHistoryView(APIView):
 
     @extend_schema(parameters=[HistoryQuery], responses=SnapshotSerializer(many=True))
     def get(self, request):
-        query = _valid(HistoryQuery, request.query_params)
+        query = validated(HistoryQuery, request.query_params)
         rows = selectors.snapshot_history(
             user=request.user, code=query["code"], date_from=query.get("date_from"), date_to=query.get("date_to")
         )

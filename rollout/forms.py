@@ -3,8 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from grants.forms import BootstrapForm
 from rollout.models import Blocker, PillarStatus, Signal
+from smartvillage.forms import BootstrapForm
 
 
 class ReportForm(BootstrapForm):

@@ -70,6 +70,10 @@ class RolloutFields(models.Model):
         abstract = True
 
 
+# The fields a report states and a village's status holds, in display order.
+STATUS_FIELDS = ["pillar1", "pillar2", "pillar3", "signal", "signal_sufficient", "blocker", "blocker_note"]
+
+
 class VillageStatus(RolloutFields):
     village = models.OneToOneField(
         "villages.Village",

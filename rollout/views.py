@@ -2,27 +2,20 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import Capability, has_capability
+from accounts.access import Capability, has_capability, require_capability
 from rollout import selectors, services
 from rollout.forms import BulkFormSet, RejectForm, ReportForm
-from rollout.models import ReportStatus
+from rollout.models import STATUS_FIELDS, ReportStatus
 from smartvillage.errors import ApplicationError
 from villages.selectors import district_list
 
 REPORTS_PAGE_SIZE = 50
-STATUS_FIELDS = ("pillar1", "pillar2", "pillar3", "signal", "signal_sufficient", "blocker", "blocker_note")
-
-
-def _require(request: HttpRequest, capability: Capability) -> None:
-    if not has_capability(request.user, capability):
-        raise PermissionDenied
 
 
 def _current(village) -> dict:
@@ -37,17 +30,14 @@ def _report_input(village, data: dict) -> services.ReportInput:
 
 @login_required
 def report_new(request: HttpRequest, code: str) -> HttpResponse:
-    _require(request, Capability.SUBMIT_REPORTS)
+    require_capability(request.user, Capability.SUBMIT_REPORTS)
     village = get_object_or_404(selectors.village_rollout_list(user=request.user), code=code)
     form = ReportForm(request.POST or None, initial=_current(village))
     if request.method == "POST" and form.is_valid():
         try:
             services.report_submit(actor=request.user, item=_report_input(village, form.cleaned_data))
         except ApplicationError as error:
-            form.add_error(None, error.message)
-            for field, field_messages in error.fields.items():
-                for message in field_messages:
-                    form.add_error(field if field in form.fields else None, message)
+            form.add_service_error(error)
         else:
             messages.success(request, _("Report submitted; it awaits verification by the province."))
             return redirect("rollout:reports")
@@ -58,7 +48,7 @@ def report_new(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def district_bulk(request: HttpRequest, code: str) -> HttpResponse:
     """The district grid: one row per village, the ticked rows are reported together (all or nothing)."""
-    _require(request, Capability.SUBMIT_REPORTS)
+    require_capability(request.user, Capability.SUBMIT_REPORTS)
     district = get_object_or_404(district_list(user=request.user), code=code)
     villages = list(selectors.village_rollout_list(user=request.user).filter(district=district))
     initial = [{"village": village.code, **_current(village)} for village in villages]
@@ -79,9 +69,7 @@ def district_bulk(request: HttpRequest, code: str) -> HttpResponse:
                 messages.error(request, error.message)
                 for index, row_errors in error.fields.get("reports", {}).items():
                     form = chosen[int(index)][0]
-                    for field, field_messages in row_errors.items():
-                        for message in field_messages:
-                            form.add_error(field if field in form.fields else None, message)
+                    form.add_service_error(ApplicationError(error.message, fields=row_errors))
             else:
                 messages.success(request, _("%(count)d report(s) submitted.") % {"count": len(reports)})
                 return redirect("rollout:reports")
@@ -111,7 +99,7 @@ def report_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def report_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
-    _require(request, Capability.VERIFY_REPORTS)
+    require_capability(request.user, Capability.VERIFY_REPORTS)
     if decision not in ("verify", "reject"):
         raise Http404
     report = get_object_or_404(selectors.report_list(user=request.user), pk=pk)
