@@ -2,11 +2,14 @@
 
 Every page, API view, export and admin list that shows regional data passes
 its queryset through `restrict_to_scope`, so the regency scope of an officer
-is decided here and nowhere else.
+is decided here and nowhere else; what each role may do is `ROLE_CAPABILITIES`,
+asked through `has_capability` / `require_capability` (pages), `requires` (API)
+and `PolicyAdmin` (the Django admin).
 """
 
 from enum import StrEnum
 
+from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -54,17 +57,29 @@ class Capability(StrEnum):
     SUBMIT_REPORTS = "submit_reports"
     # Verify or reject progress reports, correct village statuses.
     VERIFY_REPORTS = "verify_reports"
+    # Create accounts, give roles and regencies, deactivate accounts, revoke API tokens.
+    MANAGE_USERS = "manage_users"
+    # Read the audit trail: account, allocation, grant and report changes, by whom and when.
+    VIEW_AUDIT = "view_audit"
 
 
-# What each role may do. Regency officers and auditors only read; the scope
+# What each role may do. Regency officers and auditors change no money; the scope
 # (whole province or one regency) is decided by restrict_to_scope above.
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.PROVINCE_ADMIN: frozenset(
-        {Capability.READ, Capability.MANAGE_ALLOCATIONS, Capability.MOVE_GRANTS, Capability.VERIFY_REPORTS}
+        {
+            Capability.READ,
+            Capability.MANAGE_ALLOCATIONS,
+            Capability.MOVE_GRANTS,
+            Capability.VERIFY_REPORTS,
+            Capability.MANAGE_USERS,
+            Capability.VIEW_AUDIT,
+        }
     ),
     Role.PROVINCE_STAFF: frozenset({Capability.READ, Capability.MOVE_GRANTS, Capability.VERIFY_REPORTS}),
     Role.REGENCY_OFFICER: frozenset({Capability.READ, Capability.SUBMIT_REPORTS}),
-    Role.AUDITOR: frozenset({Capability.READ}),
+    # Auditors read everything, the audit trail included, and change nothing.
+    Role.AUDITOR: frozenset({Capability.READ, Capability.VIEW_AUDIT}),
 }
 
 
@@ -89,3 +104,53 @@ def requires(capability: Capability) -> type[BasePermission]:
 
     HasCapability.__name__ = f"Requires_{capability.value}"
     return HasCapability
+
+
+class PolicyAdmin(admin.ModelAdmin):
+    """The Django admin under the same policy as the pages and the API.
+
+    The admin is the technical operators' tool: it opens to staff accounts (`is_staff`) only.
+    Viewing a model also needs `view_capability`; its rows are restricted to the regency scope
+    through `regency_field` (a model without one is shown to province-wide roles only).
+    Adding, changing and deleting are for superusers, and for the roles with `change_capability`
+    where a model names one; programme data changes through the services, not here.
+    """
+
+    regency_field: str | None = None
+    view_capability: Capability = Capability.READ
+    change_capability: Capability | None = None
+
+    def _is_operator(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if not self._is_operator(request):
+            return False
+        if self.regency_field is None and regency_scope(request.user) is not None:
+            return False
+        return request.user.is_superuser or has_capability(request.user, self.view_capability)
+
+    def _may_change(self, request) -> bool:
+        if not self._is_operator(request):
+            return False
+        if request.user.is_superuser:
+            return True
+        return self.change_capability is not None and has_capability(request.user, self.change_capability)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._may_change(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._may_change(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._may_change(request)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.regency_field is None:
+            return queryset
+        return restrict_to_scope(queryset, request.user, regency_field=self.regency_field)

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from smartvillage.db import AppendOnlyModel
+
 
 class Role(models.TextChoices):
     # DPMDT programme managers: allocations, users and roles.
@@ -66,3 +68,49 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class AuditAction(models.TextChoices):
+    # Accounts, changed by province administrators.
+    USER_CREATED = "user_created", _("User created")
+    USER_CHANGED = "user_changed", _("User changed")
+    TOKENS_REVOKED = "tokens_revoked", _("API tokens revoked")
+    # Allocations (the APBD budget line); grant movements have their own trail in grants.GrantEvent.
+    ALLOCATION_CREATED = "allocation_created", _("Allocation created")
+    ALLOCATION_CHANGED = "allocation_changed", _("Allocation changed")
+    ALLOCATION_ACTIVATED = "allocation_activated", _("Allocation activated")
+    ALLOCATION_CLOSED = "allocation_closed", _("Allocation closed")
+    # Programme targets, which the dashboard compares the adoption figures against.
+    TARGET_CHANGED = "target_changed", _("Programme target changed")
+
+
+class AuditEntry(AppendOnlyModel):
+    """Who changed what and when, for changes outside the grant and report trails
+    (grants.GrantEvent and rollout.ProgressReport are their own records).
+    Never updated or deleted: refused here and, on PostgreSQL, by a trigger."""
+
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    # Null for changes made outside a login, e.g. by a management command.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    action = models.CharField(_("action"), max_length=30, choices=AuditAction.choices)
+    object_type = models.CharField(_("object type"), max_length=50)
+    object_id = models.CharField(_("object id"), max_length=50)
+    object_repr = models.CharField(_("object"), max_length=200)
+    # {field: [before, after]}; secrets (passwords) are recorded as changed, never by value.
+    changes = models.JSONField(_("changes"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"

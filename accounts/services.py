@@ -1,8 +1,15 @@
-"""Writes to user accounts."""
+"""Writes to user accounts, and the audit record of who changed what."""
 
-from django.db import transaction
+from dataclasses import dataclass
 
-from accounts.models import Role, User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
+
+from accounts.models import AuditAction, AuditEntry, Role, User
+from smartvillage.errors import ApplicationError
 from villages.models import Regency
 
 # Demo accounts for the embedded mode: (username, role, regency code or None, Django admin access).
@@ -15,6 +22,134 @@ DEMO_USERS = (
     ("petugas.lampungselatan", Role.REGENCY_OFFICER, "18.01", False),
 )
 
+# Account fields a province administrator edits, in the order the audit trail lists them.
+USER_FIELDS = ("username", "first_name", "last_name", "email", "role", "regency", "is_active")
+# Recorded as changed, never by value.
+HIDDEN = "***"
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+def audit_record(
+    *, actor: User | None, action: str, obj: models.Model, changes: dict[str, list] | None = None
+) -> AuditEntry:
+    """Append one entry to the audit trail; call it inside the transaction that makes the change."""
+    return AuditEntry.objects.create(
+        actor=actor if actor is not None and actor.pk else None,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        changes=changes or {},
+    )
+
+
+def field_values(obj: models.Model, fields: tuple[str, ...]) -> dict[str, object]:
+    """The current values of `fields` (foreign keys by their key), for `changed_fields`."""
+    return {name: getattr(obj, obj._meta.get_field(name).attname) for name in fields}
+
+
+def changed_fields(before: dict[str, object], after: dict[str, object]) -> dict[str, list]:
+    """{field: [before, after]} for the fields whose value changed."""
+    return {name: [before[name], after[name]] for name in before if before[name] != after[name]}
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserInput:
+    username: str
+    role: str
+    regency: Regency | None = None
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    is_active: bool = True
+
+
+def _apply(user: User, data: UserInput) -> None:
+    user.username = data.username.strip()
+    user.first_name, user.last_name, user.email = data.first_name.strip(), data.last_name.strip(), data.email.strip()
+    user.role = data.role
+    # Only officers have a regency: the policy scopes them by it.
+    user.regency = data.regency if data.role == Role.REGENCY_OFFICER else None
+    user.is_active = data.is_active
+
+
+def _validate(user: User, password: str | None) -> None:
+    try:
+        user.full_clean(exclude=["password", "last_login", "date_joined"])
+        if password is not None:
+            validate_password(password, user)
+    except ValidationError as error:
+        fields = error.message_dict if hasattr(error, "error_dict") else {"password": error.messages}
+        raise ApplicationError(_("The account was not saved."), fields=fields) from error
+
+
+@transaction.atomic
+def user_create(*, actor: User, data: UserInput, password: str) -> User:
+    """A new account with a role (and a regency for officers); recorded in the audit trail."""
+    user = User()
+    _apply(user, data)
+    _validate(user, password)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as error:
+        # Another administrator created the same username since validation.
+        raise ApplicationError(
+            _("The account was not saved."), fields={"username": [_("A user with that username already exists.")]}
+        ) from error
+    changes = {name: [None, value] for name, value in field_values(user, USER_FIELDS).items()}
+    audit_record(actor=actor, action=AuditAction.USER_CREATED, obj=user, changes=changes)
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor: User, user: User, data: UserInput, password: str | None = None) -> User:
+    """Change an account; a role, regency or activity change also revokes its API tokens, so an
+    integration keeps no access the account no longer has."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    before = field_values(locked, USER_FIELDS)
+    _apply(locked, data)
+    if locked.pk == actor.pk and (locked.role != Role.PROVINCE_ADMIN or not locked.is_active):
+        # Nobody removes their own administration rights: another administrator must do it.
+        raise ApplicationError(
+            _("You cannot remove your own administrator role or deactivate your own account."),
+            fields={"role": [_("Ask another province administrator.")]},
+        )
+    _validate(locked, password)
+    changes = changed_fields(before, field_values(locked, USER_FIELDS))
+    if password:
+        locked.set_password(password)
+        changes["password"] = [HIDDEN, HIDDEN]
+    if not changes:
+        return locked
+    locked.save()
+    audit_record(actor=actor, action=AuditAction.USER_CHANGED, obj=locked, changes=changes)
+    if {"role", "regency", "is_active"} & changes.keys():
+        _tokens_delete(actor=actor, user=locked)
+    return locked
+
+
+def _tokens_delete(*, actor: User | None, user: User) -> bool:
+    deleted, _rows = Token.objects.filter(user=user).delete()
+    if deleted:
+        audit_record(actor=actor, action=AuditAction.TOKENS_REVOKED, obj=user)
+    return bool(deleted)
+
+
+@transaction.atomic
+def user_tokens_revoke(*, actor: User, user: User) -> bool:
+    """Revoke the account's API token (its integrations must obtain a new one); False if it had none."""
+    return _tokens_delete(actor=actor, user=user)
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
 
 @transaction.atomic
 def demo_users_ensure(*, password: str) -> list[User]:
@@ -26,7 +161,7 @@ def demo_users_ensure(*, password: str) -> list[User]:
     for username, role, regency_code, is_admin in DEMO_USERS:
         if regency_code and regency_code not in existing_regencies:
             continue
-        user, _ = User.objects.get_or_create(username=username)
+        user, _created = User.objects.get_or_create(username=username)
         user.role, user.regency_id = role, regency_code
         user.is_staff = user.is_superuser = is_admin
         user.is_active = True

@@ -3,19 +3,16 @@
 from django.contrib import admin
 from django.db import models
 
+from accounts.access import PolicyAdmin
 from grants.models import Allocation, Disbursement, Grant, GrantEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(PolicyAdmin):
+    """Viewed under the access policy; changed by nobody here, superusers included."""
+
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
+    def _may_change(self, request) -> bool:
         return False
 
 
@@ -44,9 +41,13 @@ class GrantEventInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        return True  # shown inside a grant the policy already let this user see
+
 
 @admin.register(Grant)
 class GrantAdmin(ReadOnlyAdmin):
+    regency_field = "village__regency_id"
     list_display = ["village", "allocation", "amount", "status", "disbursement", "returned_amount", "spent_amount"]
     list_filter = ["status", "allocation", "village__regency"]
     list_select_related = ["village", "allocation", "disbursement"]
@@ -57,6 +58,7 @@ class GrantAdmin(ReadOnlyAdmin):
 
 @admin.register(GrantEvent)
 class GrantEventAdmin(ReadOnlyAdmin):
+    regency_field = "grant__village__regency_id"
     list_display = ["created_at", "grant", "action", "from_status", "to_status", "actor", "amount", "reference"]
     list_filter = ["action", "to_status"]
     list_select_related = ["grant", "actor"]

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from smartvillage.db import AppendOnlyModel
+
 
 class AllocationStatus(models.TextChoices):
     # Being prepared: grants may be planned, no money moves.
@@ -175,15 +177,7 @@ class GrantAction(models.TextChoices):
     CANCEL = "cancel", _("Cancel")
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("Grant events are append-only.")
-
-    def delete(self):
-        raise TypeError("Grant events are append-only.")
-
-
-class GrantEvent(models.Model):
+class GrantEvent(AppendOnlyModel):
     """One state change of a grant: the audit trail. Never updated or deleted
     (refused here and, on PostgreSQL, by a trigger)."""
 
@@ -199,8 +193,6 @@ class GrantEvent(models.Model):
     reference = models.CharField(_("reference"), max_length=100, blank=True)
     note = models.TextField(_("note"), blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("grant event")
         verbose_name_plural = _("grant events")
@@ -208,11 +200,3 @@ class GrantEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grant_id} {self.action} {self.from_status}->{self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise TypeError("Grant events are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("Grant events are append-only.")

@@ -22,7 +22,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import AuditAction, User
+from accounts.services import audit_record, changed_fields, field_values
 from grants.models import (
     Allocation,
     AllocationStatus,
@@ -53,6 +54,9 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
 # Allocation states in which each kind of change is allowed.
 PLANNING_STATUSES = (AllocationStatus.DRAFT, AllocationStatus.ACTIVE)
 EXECUTION_STATUSES = (AllocationStatus.ACTIVE,)
+
+# Allocation fields whose changes the audit trail records.
+ALLOCATION_FIELDS = ("province", "fiscal_year", "funding_source", "legal_basis", "total_amount", "unit_amount")
 
 MAX_AMOUNT = 10**15  # far above any APBD; keeps absurd input out of BIGINT arithmetic
 
@@ -188,7 +192,7 @@ def allocation_create(
             _("This allocation already exists."),
             fields={"fiscal_year": [_("There is already an allocation for this year and funding source.")]},
         )
-    return Allocation.objects.create(
+    allocation = Allocation.objects.create(
         province=province,
         fiscal_year=fiscal_year,
         funding_source=funding_source,
@@ -196,6 +200,9 @@ def allocation_create(
         unit_amount=unit_amount,
         total_amount=total_amount,
     )
+    changes = {name: [None, value] for name, value in field_values(allocation, ALLOCATION_FIELDS).items()}
+    audit_record(actor=actor, action=AuditAction.ALLOCATION_CREATED, obj=allocation, changes=changes)
+    return allocation
 
 
 @transaction.atomic
@@ -209,6 +216,7 @@ def allocation_update(
 ) -> Allocation:
     """Edit an open allocation; the total can never drop below what is already committed."""
     locked = _lock_allocation(allocation.pk, PLANNING_STATUSES)
+    before = field_values(locked, ALLOCATION_FIELDS)
     if total_amount is not None:
         total_amount = _positive_amount(total_amount, "total_amount")
         if total_amount < locked.committed_amount:
@@ -225,25 +233,33 @@ def allocation_update(
         locked.unit_amount = _positive_amount(unit_amount, "unit_amount")
     if legal_basis is not None:
         locked.legal_basis = legal_basis.strip()
-    locked.save(update_fields=["total_amount", "unit_amount", "legal_basis"])
+    changes = changed_fields(before, field_values(locked, ALLOCATION_FIELDS))
+    if changes:
+        locked.save(update_fields=["total_amount", "unit_amount", "legal_basis"])
+        audit_record(actor=actor, action=AuditAction.ALLOCATION_CHANGED, obj=locked, changes=changes)
     return locked
 
 
-def _allocation_move(allocation: Allocation, from_status: str, to_status: str) -> Allocation:
+def _allocation_move(allocation: Allocation, actor: User, from_status: str, to_status: str, action: str) -> Allocation:
     locked = _lock_allocation(allocation.pk, (from_status,))
     locked.status = to_status
     locked.save(update_fields=["status"])
+    audit_record(actor=actor, action=action, obj=locked, changes={"status": [from_status, to_status]})
     return locked
 
 
 @transaction.atomic
 def allocation_activate(*, allocation: Allocation, actor: User) -> Allocation:
-    return _allocation_move(allocation, AllocationStatus.DRAFT, AllocationStatus.ACTIVE)
+    return _allocation_move(
+        allocation, actor, AllocationStatus.DRAFT, AllocationStatus.ACTIVE, AuditAction.ALLOCATION_ACTIVATED
+    )
 
 
 @transaction.atomic
 def allocation_close(*, allocation: Allocation, actor: User) -> Allocation:
-    return _allocation_move(allocation, AllocationStatus.ACTIVE, AllocationStatus.CLOSED)
+    return _allocation_move(
+        allocation, actor, AllocationStatus.ACTIVE, AllocationStatus.CLOSED, AuditAction.ALLOCATION_CLOSED
+    )
 
 
 def _commit(allocation: Allocation, amount: int) -> None:

@@ -1,19 +1,43 @@
 """Admin: programme targets are edited here; statuses, reports and snapshots only change through rollout.services."""
 
 from django.contrib import admin
-from django.db import models
+from django.db import models, transaction
 
+from accounts.access import Capability, PolicyAdmin
+from accounts.models import AuditAction
+from accounts.services import audit_record
 from grants.admin import ReadOnlyAdmin
 from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport, VillageStatus
 
 
 @admin.register(ProgrammeTarget)
-class ProgrammeTargetAdmin(admin.ModelAdmin):
+class ProgrammeTargetAdmin(PolicyAdmin):
+    """Province administrators set the yearly targets the dashboard compares against; each change is audited."""
+
+    change_capability = Capability.MANAGE_ALLOCATIONS
     list_display = ["year", "adopted_pct"]
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        before = {name: form.initial.get(name) for name in form.changed_data} if change else {}
+        super().save_model(request, obj, form, change)
+        changes = {name: [before.get(name), form.cleaned_data[name]] for name in form.changed_data}
+        audit_record(actor=request.user, action=AuditAction.TARGET_CHANGED, obj=obj, changes=changes)
+
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        audit_record(
+            actor=request.user,
+            action=AuditAction.TARGET_CHANGED,
+            obj=obj,
+            changes={"adopted_pct": [obj.adopted_pct, None]},
+        )
+        super().delete_model(request, obj)
 
 
 @admin.register(VillageStatus)
 class VillageStatusAdmin(ReadOnlyAdmin):
+    regency_field = "village__regency_id"
     list_display = ["village", "pillar1", "pillar2", "pillar3", "signal", "blocker", "last_verified_on"]
     list_filter = ["pillar1", "pillar2", "pillar3", "signal", "blocker", "village__regency"]
     list_select_related = ["village"]
@@ -23,6 +47,7 @@ class VillageStatusAdmin(ReadOnlyAdmin):
 
 @admin.register(ProgressReport)
 class ProgressReportAdmin(ReadOnlyAdmin):
+    regency_field = "village__regency_id"
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["village", "submitted_at", "submitted_by", "status", "reviewed_by", "is_correction"]
     list_filter = ["status", "is_correction", "village__regency"]

@@ -30,6 +30,7 @@ urlpatterns = [
     path("registry/", include("villages.urls")),
     path("grants/", include("grants.urls")),
     path("rollout/", include("rollout.urls")),
+    path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="api-token"),
     path("api/v1/auth/token/revoke/", TokenRevokeView.as_view(), name="api-token-revoke"),

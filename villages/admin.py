@@ -1,17 +1,21 @@
+"""Admin: the registry under the access policy; it changes through `load_regions`, so only superusers edit here."""
+
 from django.contrib import admin
 
+from accounts.access import PolicyAdmin
 from villages.models import District, Province, Regency, Village
 
 
 @admin.register(Province)
-class ProvinceAdmin(admin.ModelAdmin):
+class ProvinceAdmin(PolicyAdmin):
     list_display = ["code", "name", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Regency)
-class RegencyAdmin(admin.ModelAdmin):
+class RegencyAdmin(PolicyAdmin):
+    regency_field = "code"
     list_display = ["code", "name", "kind", "province", "is_active"]
     list_filter = ["kind", "is_active", "province"]
     list_select_related = ["province"]
@@ -20,7 +24,8 @@ class RegencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(District)
-class DistrictAdmin(admin.ModelAdmin):
+class DistrictAdmin(PolicyAdmin):
+    regency_field = "regency_id"
     list_display = ["code", "name", "regency", "is_active"]
     list_filter = ["is_active", "regency__province", "regency"]
     list_select_related = ["regency"]
@@ -29,7 +34,8 @@ class DistrictAdmin(admin.ModelAdmin):
 
 
 @admin.register(Village)
-class VillageAdmin(admin.ModelAdmin):
+class VillageAdmin(PolicyAdmin):
+    regency_field = "regency_id"
     list_display = ["code", "name", "kind", "district", "regency", "is_active"]
     list_filter = ["kind", "is_active", "regency__province", "regency"]
     list_select_related = ["district", "regency"]

@@ -1,0 +1,89 @@
+"""Forms for the administrators' account pages and the audit filter."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+from accounts.selectors import AUDIT_TRAILS, AuditQuery
+from accounts.services import UserInput
+from smartvillage.forms import BootstrapForm
+from villages.models import Regency
+
+
+class UserForm(BootstrapForm):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    regency = forms.ModelChoiceField(
+        label=_("Regency/city"),
+        queryset=Regency.objects.filter(is_active=True).order_by("code"),
+        required=False,
+        help_text=_("Required for regency officers, empty for every other role."),
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, required=False, strip=False)
+    password2 = forms.CharField(label=_("Password again"), widget=forms.PasswordInput, required=False, strip=False)
+
+    def __init__(self, *args, user: User | None = None, **kwargs):
+        if user is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "username": user.username,
+                    "first_name": user.first_name,
+                    "last_name": user.last_name,
+                    "email": user.email,
+                    "role": user.role,
+                    "regency": user.regency_id,
+                    "is_active": user.is_active,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        # A new account needs a password; for an existing one, an empty password keeps the current one.
+        self.fields["password"].required = user is None
+        if user is not None:
+            self.fields["password"].help_text = _("Leave empty to keep the current password.")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") != data.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return data
+
+    def user_input(self) -> UserInput:
+        data = self.cleaned_data
+        return UserInput(
+            username=data["username"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            email=data["email"],
+            role=data["role"],
+            regency=data["regency"],
+            is_active=data["is_active"],
+        )
+
+
+class AuditFilterForm(BootstrapForm):
+    trail = forms.ChoiceField(
+        choices=[("changes", _("Accounts and allocations")), ("grants", _("Grants")), ("reports", _("Reports"))],
+        required=False,
+    )
+    actor = forms.CharField(label=_("By (username)"), max_length=150, required=False)
+    q = forms.CharField(label=_("Object (code, name or reference)"), max_length=100, required=False)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def query(self) -> AuditQuery:
+        """The filter as entered, or no filter at all if the input is invalid (the form shows why)."""
+        if not self.is_valid():
+            return AuditQuery(trail=self.data.get("trail") if self.data.get("trail") in AUDIT_TRAILS else "changes")
+        data = self.cleaned_data
+        return AuditQuery(
+            trail=data["trail"] or "changes",
+            actor=data["actor"].strip(),
+            q=data["q"].strip(),
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+        )

@@ -1,0 +1,223 @@
+"""The audit trail: account, allocation, grant and report changes, by whom and when, for auditors; never editable."""
+
+import csv
+import io
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import AuditAction, AuditEntry
+from grants import services as grant_services
+from rollout import services as rollout_services
+from rollout.models import PillarStatus, Signal
+from smartvillage.errors import ApplicationError
+from villages.models import Province, Village
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def allocation(registry, province_admin):
+    allocation = grant_services.allocation_create(
+        actor=province_admin,
+        province=Province.objects.get(code="18"),
+        fiscal_year=2024,
+        legal_basis="Pergub Lampung hibah desa cerdas 2024",
+    )
+    return grant_services.allocation_activate(allocation=allocation, actor=province_admin)
+
+
+@pytest.fixture
+def ro_input():
+    def make(village: Village) -> rollout_services.ReportInput:
+        return rollout_services.ReportInput(
+            village=village,
+            pillar1=PillarStatus.LIVE,
+            pillar2=PillarStatus.IN_PROGRESS,
+            pillar3=PillarStatus.NOT_STARTED,
+            signal=Signal.G4,
+            signal_sufficient=True,
+        )
+
+    return make
+
+
+@pytest.fixture
+def history(allocation, province_admin, province_staff, officer_a, ro_input):
+    """One of each: an allocation edit, a grant paid, a report submitted and verified, one rejected."""
+    grant_services.allocation_update(allocation=allocation, actor=province_admin, legal_basis="Pergub No. 12/2024")
+    villages = list(Village.objects.filter(regency=officer_a.regency).order_by("code")[:2])
+    grant = grant_services.grant_plan(allocation=allocation, village=villages[0], actor=province_staff)
+    grant = grant_services.grant_approve(grant=grant, actor=province_staff)
+    grant_services.grant_disburse(
+        grant=grant, actor=province_staff, reference="SP2D-0001", transfer_date=timezone.localdate()
+    )
+    report = rollout_services.report_submit(actor=officer_a, item=ro_input(villages[0]))
+    rollout_services.report_verify(report=report, actor=province_staff)
+    other = rollout_services.report_submit(actor=officer_a, item=ro_input(villages[1]))
+    rollout_services.report_reject(report=other, actor=province_staff, reason="Bukti tidak terbaca")
+    return villages
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    client.cookies["django_language"] = "en"
+
+
+def rows(client, **params) -> list[list[str]]:
+    response = client.get(reverse("accounts:audit-export"), {"format": "csv", **params})
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
+
+
+def test_allocation_creation_edits_and_moves_are_recorded_with_their_changes(history, allocation, province_admin):
+    entries = {entry.action: entry for entry in AuditEntry.objects.filter(object_type="grants.allocation")}
+
+    assert set(entries) == {
+        AuditAction.ALLOCATION_CREATED,
+        AuditAction.ALLOCATION_ACTIVATED,
+        AuditAction.ALLOCATION_CHANGED,
+    }
+    assert all(entry.actor == province_admin and entry.object_id == str(allocation.pk) for entry in entries.values())
+    assert entries[AuditAction.ALLOCATION_CREATED].changes["total_amount"] == [None, allocation.total_amount]
+    assert entries[AuditAction.ALLOCATION_ACTIVATED].changes == {"status": ["draft", "active"]}
+    assert entries[AuditAction.ALLOCATION_CHANGED].changes == {
+        "legal_basis": ["Pergub Lampung hibah desa cerdas 2024", "Pergub No. 12/2024"]
+    }
+
+
+def test_a_refused_allocation_edit_records_nothing(allocation, province_admin):
+    entries = AuditEntry.objects.count()
+
+    with pytest.raises(ApplicationError):
+        grant_services.allocation_update(allocation=allocation, actor=province_admin, total_amount=-5)
+
+    assert AuditEntry.objects.count() == entries
+
+
+def test_the_auditor_reads_each_trail(client, auditor, history, province_staff, officer_a):
+    client.force_login(auditor)
+
+    changes = rows(client, trail="changes")
+    grants = rows(client, trail="grants")
+    reports = rows(client, trail="reports")
+
+    assert {row[2] for row in changes} >= {"Allocation created", "Allocation activated", "Allocation changed"}
+    assert [(row[1], row[2]) for row in grants] == [
+        (province_staff.username, "Disburse"),
+        (province_staff.username, "Approve"),
+        (province_staff.username, "Plan"),
+    ]
+    assert sorted((row[1], row[2]) for row in reports) == [
+        (officer_a.username, "Report submitted"),
+        (officer_a.username, "Report submitted"),
+        (province_staff.username, "Rejected"),
+        (province_staff.username, "Verified"),
+    ]
+    assert any("Bukti tidak terbaca" in row[4] for row in reports)
+
+
+def test_the_trail_filters_by_actor_object_and_date(client, auditor, history, officer_a):
+    client.force_login(auditor)
+    today = timezone.localdate()
+
+    assert {row[1] for row in rows(client, trail="reports", actor=officer_a.username)} == {officer_a.username}
+    assert len(rows(client, trail="reports", q=history[1].code)) == 2  # submitted and rejected
+    assert rows(client, trail="grants", date_from=today.replace(year=today.year + 1)) == []
+    assert len(rows(client, trail="grants", date_to=today)) == 3
+
+
+def test_exported_cells_cannot_run_as_formulas(client, auditor, history, province_staff, officer_a, ro_input):
+    report = rollout_services.report_submit(actor=officer_a, item=ro_input(history[1]))
+    rollout_services.report_reject(report=report, actor=province_staff, reason="=cmd|' /C calc'!A0")
+    client.force_login(auditor)
+
+    rejected = [row for row in rows(client, trail="reports") if "cmd|" in row[4]]
+
+    assert [row[4] for row in rejected] == ["'=cmd|' /C calc'!A0"]
+
+
+def test_the_audit_page_shows_the_trail_escaped(client, auditor, history, province_admin):
+    grant_services.allocation_update(
+        allocation=grant_services.Allocation.objects.get(), actor=province_admin, legal_basis="<b>Pergub</b>"
+    )
+    client.force_login(auditor)
+
+    page = client.get(reverse("accounts:audit")).content.decode()
+
+    assert "Pergub No. 12/2024" in page
+    assert "<b>Pergub</b>" not in page and "&lt;b&gt;Pergub&lt;/b&gt;" in page
+
+
+@pytest.mark.parametrize("trail", ["changes", "grants", "reports"])
+def test_the_audit_page_runs_a_constant_number_of_queries(client, auditor, history, province_staff, trail, allocation):
+    client.force_login(auditor)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("accounts:audit"), {"trail": trail}).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for village in Village.objects.filter(grants__isnull=True)[:3]:
+        grant_services.grant_plan(allocation=allocation, village=village, actor=province_staff)
+        grant_services.allocation_update(allocation=allocation, actor=province_staff, legal_basis=f"Pergub {village}")
+
+    assert queries() == few
+
+
+@pytest.mark.parametrize("role_fixture", ["province_staff", "officer_a"])
+def test_only_auditors_and_admins_read_the_trail(client, request, role_fixture):
+    client.force_login(request.getfixturevalue(role_fixture))
+
+    assert client.get(reverse("accounts:audit")).status_code == 403
+    assert client.get(reverse("accounts:audit-export"), {"format": "csv"}).status_code == 403
+
+
+@pytest.mark.parametrize("role_fixture", ["auditor", "province_admin"])
+def test_nobody_can_write_to_the_trail_through_its_pages(client, request, role_fixture, history):
+    client.force_login(request.getfixturevalue(role_fixture))
+
+    assert client.post(reverse("accounts:audit")).status_code == 405
+    assert client.post(reverse("accounts:audit-export")).status_code == 405
+    page = client.get(reverse("accounts:audit")).content.decode()
+    assert 'method="post"' not in page.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+def test_an_invalid_date_filter_is_explained_and_shows_the_unfiltered_trail(client, auditor, history):
+    client.force_login(auditor)
+
+    response = client.get(reverse("accounts:audit"), {"date_from": "kemarin"})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["date_from"]
+    assert response.context["rows"]
+
+
+def test_audit_entries_refuse_changes_in_python(history):
+    entry = AuditEntry.objects.first()
+
+    with pytest.raises(TypeError, match="append-only"):
+        entry.save()
+    with pytest.raises(TypeError, match="append-only"):
+        entry.delete()
+    with pytest.raises(TypeError, match="append-only"):
+        AuditEntry.objects.update(object_repr="x")
+    with pytest.raises(TypeError, match="append-only"):
+        AuditEntry.objects.all().delete()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "statement", ["UPDATE accounts_auditentry SET object_repr = 'x'", "DELETE FROM accounts_auditentry"]
+)
+def test_the_database_refuses_to_change_audit_entries(history, statement):
+    before = list(AuditEntry.objects.values_list("id", "object_repr"))
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+
+    assert list(AuditEntry.objects.values_list("id", "object_repr")) == before
