@@ -1,6 +1,7 @@
 import pytest
 from rest_framework.authtoken.models import Token
 
+from accounts.models import AuditAction, AuditEntry
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -26,3 +27,5 @@ def test_a_token_can_be_revoked_and_then_authenticates_nothing(api_client, provi
     assert api_client.delete("/api/v1/auth/token/revoke/").status_code == 204
     assert not Token.objects.filter(user=province_staff).exists()
     assert api_client.get("/api/v1/villages/").status_code == 401
+    entry = AuditEntry.objects.get(action=AuditAction.TOKENS_REVOKED)
+    assert (entry.actor, entry.object_id) == (province_staff, str(province_staff.pk))
