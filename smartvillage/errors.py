@@ -3,7 +3,10 @@
 Services raise these; views and the API never build error bodies themselves.
 """
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -33,6 +36,14 @@ def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         body = {"detail": exc.message, **exc.fields}
         return Response(body, status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig):
+        # Raised when the view first reads a body above DATA_UPLOAD_MAX_MEMORY_SIZE.
+        detail = _("The request body is too large (at most %(limit)d bytes).") % {
+            "limit": settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        }
+        return Response({"detail": detail}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, SuspiciousOperation):
+        return Response({"detail": _("The request was refused as malformed.")}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         exc = drf_exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
