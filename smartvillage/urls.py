@@ -12,7 +12,9 @@ from rollout.api import AdoptionHistoryView, AdoptionView, PaidNotLiveView, Repo
 from rollout.urls import dashboard_patterns
 from villages.api import DistrictViewSet, RegencyViewSet, VillageViewSet
 
+# No `.json` suffix routes: clients ask for JSON with the Accept header (one URL per resource).
 router = DefaultRouter()
+router.include_format_suffixes = False
 router.register("regencies", RegencyViewSet, basename="regency")
 router.register("districts", DistrictViewSet, basename="district")
 router.register("villages", VillageViewSet, basename="village")
