@@ -241,6 +241,9 @@ class RecomputeRequest(models.Model):
     pending = models.BooleanField(default=False)
     requested_at = models.DateTimeField(null=True, blank=True)
     schedules = models.PositiveIntegerField(default=0, help_text="How many recomputes were scheduled in all.")
+    missed = models.BooleanField(
+        default=False, help_text="The broker refused a request's task: the catch-up run owes a recompute."
+    )
     last_finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

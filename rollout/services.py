@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ from rollout.models import (
 )
 from smartvillage.errors import ApplicationError, TransitionRefused
 from villages.models import DESA_KINDS, District, Village
+
+logger = logging.getLogger(__name__)
 
 # Bump when `adopted` below changes meaning; every snapshot records the version it used.
 ADOPTION_DEFINITION_VERSION = 1
@@ -223,6 +226,12 @@ def adoption_recompute_request() -> bool:
 
     Returns True when this call scheduled the run. A request older than the
     stale limit is re-claimed, so a lost task never blocks recomputes for good.
+
+    Called once a verification has committed, so a broker outage must neither fail
+    nor hold it: the publish is bounded by the broker timeouts in settings, and on a
+    failure the claim is released and the request kept in the row (`missed`). The
+    next request tries again; without one, `adoption_recompute_catch_up` (beat, every
+    few minutes) queues it once the broker is back; the nightly run is the last resort.
     """
     from rollout.tasks import recompute_adoption  # the task module imports this one
 
@@ -236,11 +245,26 @@ def adoption_recompute_request() -> bool:
         return False
     try:
         recompute_adoption.apply_async(countdown=settings.ROLLOUT_RECOMPUTE_DELAY_SECONDS)
-    except Exception:  # any broker failure (kombu/redis errors vary): the nightly run catches up
-        # Broker unreachable: release the claim so the next request tries again.
-        RecomputeRequest.objects.filter(pk=1).update(pending=False)
+    except Exception:  # any broker failure (kombu/redis errors vary): remembered below, never raised
+        logger.warning("Adoption recompute not queued (broker unreachable); the catch-up run will.", exc_info=True)
+        # Released, so the next request tries again; `missed` stays until a recompute task starts.
+        RecomputeRequest.objects.filter(pk=1).update(pending=False, missed=True)
         return False
     return True
+
+
+def adoption_recompute_catch_up() -> bool:
+    """Queue the recompute owed by a request the broker refused, or by one whose message was lost
+    (pending past the stale limit). Beat runs it every few minutes: it reaches a worker only when
+    the broker is up again, so it queues soon after an outage ends. Returns True when it queued one.
+    """
+    stale = timezone.now() - datetime.timedelta(seconds=settings.ROLLOUT_RECOMPUTE_STALE_SECONDS)
+    owed = Q(missed=True) | Q(pending=True, requested_at__lt=stale)
+    if not RecomputeRequest.objects.filter(owed, pk=1).exists():
+        return False
+    # The request's own claim: a missed request is released, a lost one stale, so both are claimable,
+    # while a missed request re-queued since (pending, recent) is left to its queued task.
+    return adoption_recompute_request()
 
 
 def _level_rows(group: dict[str, str], *, as_of: datetime.date | None, stale_before: datetime.date) -> list[dict]:

@@ -1,4 +1,9 @@
-"""Thin Celery tasks: they call rollout.services and retry only on database outages."""
+"""Thin Celery tasks: they call rollout.services and retry only on database outages.
+
+No task stores a result (`ignore_result`): nothing reads them, and a task sent with a result
+makes the sender subscribe to the result store first, which with Redis down holds the
+sending web request for Celery's 20 reconnection attempts.
+"""
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
@@ -8,6 +13,7 @@ from rollout.models import RecomputeRequest
 
 
 @shared_task(
+    ignore_result=True,
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=5,
     retry_backoff_max=300,
@@ -17,5 +23,13 @@ from rollout.models import RecomputeRequest
 def recompute_adoption() -> int:
     """Recompute today's adoption snapshots (after verifications, and nightly)."""
     # Cleared before computing: a verification committed during this run asks for another one.
-    RecomputeRequest.objects.filter(pk=1).update(pending=False)
+    # This run also covers any request the broker refused earlier (`missed`).
+    RecomputeRequest.objects.filter(pk=1).update(pending=False, missed=False)
     return services.adoption_recompute()
+
+
+@shared_task(ignore_result=True)
+def recompute_adoption_catch_up() -> bool:
+    """Every few minutes (beat): queue the recompute a broker outage or a lost message left owed."""
+    # No retry: a database outage here is caught up by the next tick.
+    return services.adoption_recompute_catch_up()

@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "smartvillage.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "smartvillage.urls"
@@ -90,6 +91,8 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A reused connection that died while idle (database restart, network drop) is replaced at the
+# start of the next request instead of failing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -218,11 +221,23 @@ CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
+# Web requests queue tasks (a verification asks for a recompute): a broker that is down or frozen
+# must not hold them. A refused connection fails at once, a frozen broker after two 2 s attempts; the
+# request is kept (rollout.services.adoption_recompute_request). The socket timeout stays above
+# kombu's 1 s BRPOP wait, so an idle worker keeps its connection.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {
     # Nightly, so the day's snapshots exist even with no verification, and a lost request is caught up.
     "recompute-adoption-nightly": {
         "task": "rollout.tasks.recompute_adoption",
         "schedule": crontab(hour=1, minute=0),
+    },
+    # Soon after a broker outage: queues the recompute a verification could not queue during it.
+    "recompute-adoption-catch-up": {
+        "task": "rollout.tasks.recompute_adoption_catch_up",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 4 * 60},  # a tick not run before the next one is superseded by it
     },
 }
 # Verifications ask for a recompute after this delay; the burst in between shares that one run.
