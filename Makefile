@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format migrate clean bench
+.PHONY: run test lint format migrate clean bench load check-security
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,5 +40,25 @@ bench: $(VENV)/.installed
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput -v 0
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py $(BENCH_ARGS)
 
+# Bounded load test on loopback (wipes the load database): reads, reports and payment races for a
+# minute against gunicorn, then the ledger and event invariants; see SECURITY.md.
+LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smartvillage_load
+LOAD_ARGS ?=
+load: $(VENV)/.installed
+	psql "$(dir $(LOAD_DATABASE_URL))postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$(notdir $(LOAD_DATABASE_URL))'" | grep -q 1 \
+		|| psql "$(dir $(LOAD_DATABASE_URL))postgres" -c "CREATE DATABASE $(notdir $(LOAD_DATABASE_URL))"
+	DATABASE_URL=$(LOAD_DATABASE_URL) $(PY) manage.py migrate --noinput -v 0
+	DATABASE_URL=$(LOAD_DATABASE_URL) $(PY) bench/load.py $(LOAD_ARGS)
+
+# Everything SECURITY.md promises, on PostgreSQL + Redis: the security tests (also part of `make test`),
+# then the full load test.
+SECURITY_TESTS := tests/smartvillage tests/accounts tests/faults tests/grants/test_concurrency.py tests/bench/test_load_smoke.py
+CHECK_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smartvillage_check
+CHECK_BROKER_URL ?= redis://127.0.0.1:6379/13
+check-security: $(VENV)/.installed
+	DATABASE_URL=$(CHECK_DATABASE_URL) CELERY_BROKER_URL=$(CHECK_BROKER_URL) REQUIRE_POSTGRES=1 REQUIRE_REDIS=1 \
+		$(PY) -m pytest -q -p no:cacheprovider $(SECURITY_TESTS)
+	$(MAKE) load
+
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .hypothesis

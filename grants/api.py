@@ -1,7 +1,7 @@
 """REST API of allocations and grants. Thin: validate input, call grants.services, serialise output."""
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from accounts.access import Capability, requires
 from grants import selectors, services
 from grants.models import Allocation, Grant, GrantEvent, GrantStatus
-from smartvillage.api import validated
+from smartvillage.api import lookup_any_segment, validated
 from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from villages.models import REGENCY_CODE_RE, Province, Regency
 
@@ -23,6 +23,9 @@ AMOUNT_LIMITS = {"min_value": 1, "max_value": services.MAX_AMOUNT}
 
 class AllocationOutputSerializer(serializers.ModelSerializer):
     province = serializers.CharField(source="province_id")
+    committed_amount = serializers.SerializerMethodField(
+        help_text="Rupiah committed to non-cancelled grants; for a regency officer, the own regency's only."
+    )
 
     class Meta:
         model = Allocation
@@ -38,6 +41,12 @@ class AllocationOutputSerializer(serializers.ModelSerializer):
             "status",
             "created_at",
         ]
+
+
+    def get_committed_amount(self, allocation: Allocation) -> int:
+        # Listed allocations carry what the reader may see (grants.selectors.allocation_list);
+        # one just written by a province role carries the province-wide sum it may see anyway.
+        return getattr(allocation, "committed_visible", allocation.committed_amount)
 
 
 class LedgerRowSerializer(serializers.Serializer):
@@ -83,8 +92,9 @@ class GrantOutputSerializer(serializers.ModelSerializer):
     district_name = serializers.CharField(source="village.district.name")
     regency = serializers.CharField(source="village.regency_id")
     regency_name = serializers.CharField(source="village.regency.name")
-    transfer_reference = serializers.CharField(source="disbursement.reference", default=None)
-    transfer_date = serializers.DateField(source="disbursement.transfer_date", default=None)
+    # Null until the grant is paid.
+    transfer_reference = serializers.CharField(source="disbursement.reference", default=None, allow_null=True)
+    transfer_date = serializers.DateField(source="disbursement.transfer_date", default=None, allow_null=True)
 
     class Meta:
         model = Grant
@@ -218,6 +228,7 @@ def _batch_result(grants: list[Grant]) -> Response:
     )
 
 
+@lookup_any_segment(OpenApiParameter("id", int, OpenApiParameter.PATH, description="Allocation id"))
 class AllocationViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -315,11 +326,12 @@ class AllocationViewSet(
         return self._run_batch(request, BatchInput, services.grants_cancel_batch)
 
 
+@lookup_any_segment(OpenApiParameter("id", int, OpenApiParameter.PATH, description="Grant id"))
 class GrantViewSet(viewsets.ReadOnlyModelViewSet):
     """Grants, one per village per allocation, with their audit trail. Actions: province staff."""
 
     filterset_class = GrantFilter
-    search_fields = ["village__name", "^village_id"]
+    search_fields = ["village__name", "^village__code"]
 
     def get_queryset(self):
         queryset = selectors.grant_list(user=self.request.user)

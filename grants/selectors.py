@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from accounts.access import restrict_to_scope
+from accounts.access import regency_scope, restrict_to_scope
 from accounts.models import User
 from grants.models import APPROVED_OR_LATER, PAID_STATUSES, Allocation, Grant, GrantStatus
 
@@ -101,7 +101,15 @@ class AllocationSummary:
 
 
 def allocation_list(*, user: User) -> QuerySet[Allocation]:
-    return Allocation.objects.select_related("province").order_by("-fiscal_year", "id")
+    """Allocations with `committed_visible`: what `user` may see committed. The province-wide sum
+    for province roles; for an officer, the own regency's grants only (the province-wide sum minus
+    the own share would reveal the other regencies')."""
+    allocations = Allocation.objects.select_related("province").order_by("-fiscal_year", "id")
+    scope = regency_scope(user)
+    if scope is None:
+        return allocations.annotate(committed_visible=F("committed_amount"))
+    in_scope = Q(grants__village__regency_id=scope) & ~Q(grants__status=GrantStatus.CANCELLED)
+    return allocations.annotate(committed_visible=Coalesce(Sum("grants__amount", filter=in_scope), 0))
 
 
 def grant_list(*, user: User, allocation: Allocation | None = None) -> QuerySet[Grant]:

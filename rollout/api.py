@@ -2,7 +2,7 @@
 
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
@@ -23,10 +23,10 @@ from rollout.models import (
     Signal,
     SnapshotLevel,
 )
-from smartvillage.api import validated
+from smartvillage.api import lookup_any_segment, validated
 from smartvillage.errors import ApplicationError
 from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
-from villages.api import CODE_LOOKUP_REGEX
+from villages.api import CODE_PARAMETER
 from villages.models import DISTRICT_CODE_RE, District, Village
 
 # --- output ---------------------------------------------------------------------------------------
@@ -59,14 +59,14 @@ class VillageRolloutSerializer(StatusDefaultsMixin, serializers.ModelSerializer)
     regency = serializers.CharField(source="regency_id")
     adopted = serializers.BooleanField(source="is_adopted")
     pillar1 = serializers.CharField(source="rollout.pillar1", default=PillarStatus.NOT_STARTED)
-    pillar1_since = serializers.DateField(source="rollout.pillar1_since", default=None)
+    pillar1_since = serializers.DateField(source="rollout.pillar1_since", default=None, allow_null=True)
     pillar2 = serializers.CharField(source="rollout.pillar2", default=PillarStatus.NOT_STARTED)
     pillar3 = serializers.CharField(source="rollout.pillar3", default=PillarStatus.NOT_STARTED)
     signal = serializers.CharField(source="rollout.signal", default=Signal.NONE)
     signal_sufficient = serializers.BooleanField(source="rollout.signal_sufficient", default=False)
     blocker = serializers.CharField(source="rollout.blocker", default="")
     blocker_note = serializers.CharField(source="rollout.blocker_note", default="")
-    last_verified_on = serializers.DateField(source="rollout.last_verified_on", default=None)
+    last_verified_on = serializers.DateField(source="rollout.last_verified_on", default=None, allow_null=True)
 
     class Meta:
         model = Village
@@ -88,7 +88,7 @@ class ReportOutputSerializer(serializers.ModelSerializer):
     village_name = serializers.CharField(source="village.name")
     regency = serializers.CharField(source="village.regency_id")
     submitted_by = serializers.CharField(source="submitted_by.username")
-    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None)
+    reviewed_by = serializers.CharField(source="reviewed_by.username", default=None, allow_null=True)
 
     class Meta:
         model = ProgressReport
@@ -195,6 +195,7 @@ class RolloutFilter(django_filters.FilterSet):
         fields = ["regency", "district", "adopted", "blocker"]
 
 
+@lookup_any_segment(CODE_PARAMETER)
 class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Current rollout status per village. PATCH: province staff corrections (recorded as verified reports)."""
 
@@ -202,7 +203,6 @@ class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     filterset_class = RolloutFilter
     search_fields = ["name", "^code"]
     lookup_field = "code"
-    lookup_value_regex = CODE_LOOKUP_REGEX
 
     def get_queryset(self):
         return selectors.village_rollout_list(user=self.request.user)
@@ -250,6 +250,7 @@ class ReportFilter(django_filters.FilterSet):
         fields = ["status", "regency", "district", "village"]
 
 
+@lookup_any_segment(OpenApiParameter("id", int, OpenApiParameter.PATH, description="Report id"))
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Progress reports: the append-only history. Verify/reject: province staff."""
 

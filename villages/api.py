@@ -1,12 +1,21 @@
 """Read-only REST API of the region registry."""
 
 import django_filters
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, viewsets
 
+from smartvillage.api import lookup_any_segment
 from villages import selectors
 from villages.models import District, Regency, RegencyKind, Village, VillageKind
 
-CODE_LOOKUP_REGEX = r"[0-9]{2}(\.[0-9]{2}){0,2}(\.[0-9]{4})?"
+# The `{code}` of a detail route, documented in its Kemendagri format; any other value is answered 404.
+CODE_PARAMETER = OpenApiParameter(
+    "code",
+    str,
+    OpenApiParameter.PATH,
+    pattern=r"^[0-9]{2}(\.[0-9]{2}){0,2}(\.[0-9]{4})?$",
+    description="Kemendagri code, e.g. 18.01, 18.01.04 or 18.01.04.2001",
+)
 
 
 class RegencyOutputSerializer(serializers.ModelSerializer):
@@ -69,6 +78,7 @@ class VillageFilter(django_filters.FilterSet):
         fields = ["regency", "district", "kind", "is_active"]
 
 
+@lookup_any_segment(CODE_PARAMETER)
 class RegencyViewSet(viewsets.ReadOnlyModelViewSet):
     """Regencies (kabupaten) and cities (kota) with their active unit counts."""
 
@@ -76,12 +86,12 @@ class RegencyViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = RegencyFilter
     search_fields = ["name", "^code"]
     lookup_field = "code"
-    lookup_value_regex = CODE_LOOKUP_REGEX
 
     def get_queryset(self):
         return selectors.regency_list(user=self.request.user)
 
 
+@lookup_any_segment(CODE_PARAMETER)
 class DistrictViewSet(viewsets.ReadOnlyModelViewSet):
     """Districts (kecamatan) with their active desa and kelurahan counts."""
 
@@ -89,12 +99,12 @@ class DistrictViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = DistrictFilter
     search_fields = ["name", "^code"]
     lookup_field = "code"
-    lookup_value_regex = CODE_LOOKUP_REGEX
 
     def get_queryset(self):
         return selectors.district_list(user=self.request.user)
 
 
+@lookup_any_segment(CODE_PARAMETER)
 class VillageViewSet(viewsets.ReadOnlyModelViewSet):
     """Villages: desa, kelurahan and desa adat."""
 
@@ -102,7 +112,6 @@ class VillageViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = VillageFilter
     search_fields = ["name", "^code"]
     lookup_field = "code"
-    lookup_value_regex = CODE_LOOKUP_REGEX
 
     def get_queryset(self):
         return selectors.village_list(user=self.request.user)

@@ -1492,3 +1492,59 @@ def test_it_describes_the_grants_api_in_the_openapi_schema(api_client):
     assert {"allocation", "regency", "district", "status"} <= {
         parameter["name"] for parameter in paths["/api/v1/grants/"]["get"]["parameters"]
     }
+
+
+# --- bad input found by the schema fuzzing (tests/smartvillage/test_api_fuzz.py) -----------------
+
+
+def test_it_searches_grants_by_village_name_and_code_prefix(api_client, auditor, api_allocation):
+    # The code search looked up `village_id__istartswith`, a lookup a foreign key does not have: 500.
+    village = _grants(api_allocation, "18.71")[0].village
+    api_client.force_authenticate(auditor)
+
+    by_code = api_client.get(GRANTS, {"search": "18.71"})
+    by_name = api_client.get(GRANTS, {"search": village.name})
+
+    assert by_code.status_code == 200, by_code.content
+    assert {row["village"] for row in by_code.json()["results"]} == {
+        grant.village_id for grant in _grants(api_allocation, "18.71")
+    }
+    assert [row["village"] for row in by_name.json()["results"]] == [village.code]
+
+
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("get", f"{GRANTS}-8.163857452323706e-234/"),
+        ("post", f"{GRANTS}1.5/approve/"),
+        ("get", f"{ALLOCATIONS}-8.163857452323706e-234/"),
+        ("post", f"{ALLOCATIONS}1.5/activate/"),
+    ],
+)
+def test_a_malformed_id_is_a_json_404(api_client, province_admin, api_allocation, method, url):
+    # Routed by Django's URL resolver before, which answered its HTML "Not Found" page.
+    api_client.force_authenticate(province_admin)
+
+    response = getattr(api_client, method)(url)
+
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+def test_the_schema_documents_ids_as_integers_and_an_unpaid_grants_transfer_as_null(
+    api_client, auditor, api_allocation
+):
+    # The schema said transfer_reference and transfer_date were always strings; unpaid grants have null.
+    api_client.force_authenticate(auditor)
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    row = api_client.get(GRANTS).json()["results"][0]
+
+    grant = schema["components"]["schemas"]["GrantOutput"]["properties"]
+    assert grant["transfer_reference"]["nullable"] and grant["transfer_date"]["nullable"]
+    assert row["transfer_reference"] is None and row["transfer_date"] is None
+    for path in ("/api/v1/grants/{id}/", "/api/v1/grants/{id}/approve/", "/api/v1/allocations/{id}/ledger/"):
+        (operation,) = schema["paths"][path].values()
+        assert {"name": "id", "in": "path", "type": "integer"} in [
+            {"name": p["name"], "in": p["in"], "type": p["schema"]["type"]} for p in operation["parameters"]
+        ]

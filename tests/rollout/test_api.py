@@ -1273,3 +1273,53 @@ def test_it_lists_reports_in_a_query_count_independent_of_page_size(
         assert len(api_client.get(REPORTS, {"page_size": 50}).json()["results"]) == total
 
     assert len(large) == len(small)
+
+
+# --- bad input found by the schema fuzzing (tests/smartvillage/test_api_fuzz.py) -----------------
+
+
+@pytest.mark.parametrize(
+    "method, url",
+    [
+        ("get", f"{ROLLOUT}g/"),
+        ("patch", f"{ROLLOUT}g/"),
+        ("post", f"{ROLLOUT}%E4%A1%BF/reports/"),
+        ("get", f"{REPORTS}-8.163857452323706e-234/"),
+        ("post", f"{REPORTS}-8.163857452323706e-234/verify/"),
+    ],
+)
+def test_a_malformed_code_or_id_is_a_json_404(api_client, province_staff, officer_a, registry, method, url):
+    # Routed by Django's URL resolver before, which answered its HTML "Not Found" page.
+    api_client.force_authenticate(officer_a if url.endswith("/reports/") else province_staff)
+
+    response = getattr(api_client, method)(url, {}, format="json")
+
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+def test_the_schema_allows_the_nulls_of_an_unreviewed_report_and_an_unreported_village(
+    api_client, province_staff, api_report, api_village
+):
+    # The schema said these were always strings; a report awaiting review and a village never verified have null.
+    api_client.force_authenticate(province_staff)
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["components"]
+    report = api_client.get(f"{REPORTS}{api_report.pk}/").json()
+    village = api_client.get(f"{ROLLOUT}{api_village.code}/").json()
+
+    assert schema["schemas"]["ReportOutput"]["properties"]["reviewed_by"]["nullable"]
+    assert report["reviewed_by"] is None
+    rollout = schema["schemas"]["VillageRollout"]["properties"]
+    assert rollout["pillar1_since"]["nullable"] and rollout["last_verified_on"]["nullable"]
+    assert village["pillar1_since"] is None and village["last_verified_on"] is None
+
+
+def test_a_report_search_with_a_null_character_is_a_400_naming_search(api_client, province_staff, api_report):
+    # DRF's search filter runs even on lists without search fields, and answered a bare list of messages.
+    api_client.force_authenticate(province_staff)
+
+    response = api_client.get(REPORTS, {"search": "\x00"})
+
+    assert response.status_code == 400
+    assert response.json()["search"]

@@ -664,7 +664,7 @@ LEAKS = [
     Leak("villages:registry", query={"q": "18.71"}),
     Leak("villages:registry", query={"q": "Kelurahan"}),
     # --- grant pages and exports ---
-    # Allocations are province-wide: no regency on the list (their committed amount: see the xfail tests below).
+    # Allocations are province-wide: no regency on the list (their committed amount: see the tests below).
     Leak("grants:allocation-list", control=False),
     Leak("grants:allocation", _allocation),
     Leak("grants:grant-list", _allocation),
@@ -859,27 +859,24 @@ def test_officer_a_home_is_the_own_regency(world):
     assert [entry["row"].code for entry in context["table"]] == ["18.01.01", "18.01.02"]
 
 
-COMMITTED_LEAK = (
-    "Allocation.committed_amount is the sum of every non-cancelled grant of the province, regency B's included; "
-    "the API (allocation list/detail) and the allocation list page show it to a regency officer, who can subtract "
-    "the own regency's planned amount and learn B's, where allocation_summary and the snapshots give an officer "
-    "no aggregate wider than the own regency"
-)
-
-
+# Allocation.committed_amount is the sum over the whole province: minus the own regency's share it
+# would give an officer regency B's. Officers are shown their own regency's share instead.
 def _planned(world: World, regency: str) -> int:
     staff = _client(world, "province_staff").get(reverse("allocation-ledger", kwargs={"pk": world.allocation})).json()
     return next(row["planned"] for row in staff["rows"] if row["code"] == regency)
 
 
-@pytest.mark.xfail(strict=True, reason=COMMITTED_LEAK)
 def test_officer_a_gets_no_committed_amount_of_regency_b_from_the_api(world):
-    body = _client(world, "officer_a").get(reverse("allocation-detail", kwargs={"pk": world.allocation})).json()
+    officer = _client(world, "officer_a")
+    detail = officer.get(reverse("allocation-detail", kwargs={"pk": world.allocation})).json()
+    listed = officer.get(reverse("allocation-list")).json()["results"]
+    staff = _client(world, "province_staff").get(reverse("allocation-detail", kwargs={"pk": world.allocation})).json()
 
-    assert body.get("committed_amount") in (None, _planned(world, "18.01"))
+    assert detail["committed_amount"] == _planned(world, "18.01")
+    assert {row["id"]: row["committed_amount"] for row in listed}[world.allocation] == _planned(world, "18.01")
+    assert staff["committed_amount"] == Allocation.objects.get(pk=world.allocation).committed_amount
 
 
-@pytest.mark.xfail(strict=True, reason=COMMITTED_LEAK)
 def test_officer_a_gets_no_committed_amount_of_regency_b_on_the_allocation_list(world):
     committed = Allocation.objects.get(pk=world.allocation).committed_amount
     assert committed == _planned(world, "18.01") + _planned(world, "18.71")

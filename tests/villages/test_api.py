@@ -197,3 +197,38 @@ def test_the_swagger_ui_loads_its_assets_locally(client):
 
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn." not in html and "unpkg" not in html
+
+
+# --- bad input found by the schema fuzzing (tests/smartvillage/test_api_fuzz.py) -----------------
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/regencies/0/", "/api/v1/districts/18-01-01/", "/api/v1/villages/%E4%A1%BF%C2%A6K%60/"]
+)
+def test_a_malformed_code_is_a_json_404(api_client, province_staff, registry, url):
+    # Routed by Django's URL resolver before, which answered its HTML "Not Found" page.
+    api_client.force_authenticate(province_staff)
+
+    response = api_client.get(url)
+
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+def test_the_schema_documents_the_format_of_a_code(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    (code,) = schema["paths"]["/api/v1/villages/{code}/"]["get"]["parameters"]
+    assert code["schema"]["pattern"] == r"^[0-9]{2}(\.[0-9]{2}){0,2}(\.[0-9]{4})?$"
+
+
+@pytest.mark.parametrize("url", LIST_URLS)
+def test_a_search_with_a_null_character_is_a_400_naming_search(api_client, province_staff, registry, url):
+    # DRF's own search filter answered a bare list of messages, naming no input.
+    api_client.force_authenticate(province_staff)
+
+    response = api_client.get(url, {"search": "Natar\x00"})
+
+    assert response.status_code == 400
+    assert response.json()["search"]
