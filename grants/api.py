@@ -42,7 +42,6 @@ class AllocationOutputSerializer(serializers.ModelSerializer):
             "created_at",
         ]
 
-
     def get_committed_amount(self, allocation: Allocation) -> int:
         # Listed allocations carry what the reader may see (grants.selectors.allocation_list);
         # one just written by a province role carries the province-wide sum it may see anyway.
