@@ -1,6 +1,6 @@
 """Database building blocks shared by the apps."""
 
-from django.db import models
+from django.db import migrations, models
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -44,3 +44,18 @@ CREATE TRIGGER {function} BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW EXECUT
 """
     drop = f"DROP TRIGGER IF EXISTS {function} ON {table}; DROP FUNCTION IF EXISTS {function}();"
     return create, drop
+
+
+def append_only_migration(table: str) -> migrations.RunPython:
+    """A migration operation adding the append-only trigger of `table` on PostgreSQL (a no-op elsewhere)."""
+    create, drop = append_only_trigger(table)
+
+    def forwards(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(create, params=None)
+
+    def backwards(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(drop, params=None)
+
+    return migrations.RunPython(forwards, backwards)
