@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Case, Count, F, Max, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -267,27 +267,45 @@ def adoption_recompute_catch_up() -> bool:
     return adoption_recompute_request()
 
 
-def _level_rows(group: dict[str, str], *, as_of: datetime.date | None, stale_before: datetime.date) -> list[dict]:
-    """One GROUP BY over the active villages (left-joined to their status) per level."""
+def _verified(as_of: datetime.date | None) -> Q:
+    """The village has a verified report (by `as_of`, for a past date)."""
     verified = Q(rollout__last_verified_on__isnull=False)
     if as_of is not None:
         verified &= Q(rollout__last_verified_on__lte=as_of)
+    return verified
+
+
+def _counted(*, as_of: datetime.date | None, stale_before: datetime.date) -> dict[str, Q]:
+    """Each counted figure of a snapshot: the condition an active village meets to be counted in it.
+
+    Both ways of writing the snapshots count with these conditions, so they cannot drift apart.
+    """
     desa = Q(kind__in=DESA_KINDS)
+    return {
+        "desa": desa,
+        "kelurahan": ~desa,
+        "adopted_units": adopted("rollout__", as_of=as_of),
+        "adopted_desa": adopted("rollout__", as_of=as_of) & desa,
+        "pillar1_live": Q(rollout__pillar1=PillarStatus.LIVE),
+        "pillar2_live": Q(rollout__pillar2=PillarStatus.LIVE),
+        "pillar3_live": Q(rollout__pillar3=PillarStatus.LIVE),
+        "blocked_no_signal": Q(rollout__blocker=Blocker.NO_SIGNAL) & ~adopted("rollout__"),
+        "stale_units": ~_verified(as_of) | Q(rollout__last_verified_on__lt=stale_before),
+    }
+
+
+def _level_rows(group: dict[str, str], *, as_of: datetime.date | None, stale_before: datetime.date) -> list[dict]:
+    """One GROUP BY over the active villages (left-joined to their status) per level."""
     return list(
         Village.objects.filter(is_active=True)
         .values(**group)
         .annotate(
             units=Count("pk"),
-            desa=Count("pk", filter=desa),
-            kelurahan=Count("pk", filter=~desa),
-            adopted_units=Count("pk", filter=adopted("rollout__", as_of=as_of)),
-            adopted_desa=Count("pk", filter=adopted("rollout__", as_of=as_of) & desa),
-            pillar1_live=Count("pk", filter=Q(rollout__pillar1=PillarStatus.LIVE)),
-            pillar2_live=Count("pk", filter=Q(rollout__pillar2=PillarStatus.LIVE)),
-            pillar3_live=Count("pk", filter=Q(rollout__pillar3=PillarStatus.LIVE)),
-            blocked_no_signal=Count("pk", filter=Q(rollout__blocker=Blocker.NO_SIGNAL) & ~adopted("rollout__")),
-            stale_units=Count("pk", filter=~verified | Q(rollout__last_verified_on__lt=stale_before)),
-            latest_verified_on=Max("rollout__last_verified_on", filter=verified),
+            **{
+                name: Count("pk", filter=condition)
+                for name, condition in _counted(as_of=as_of, stale_before=stale_before).items()
+            },
+            latest_verified_on=Max("rollout__last_verified_on", filter=_verified(as_of)),
         )
         .order_by()
     )
@@ -331,23 +349,10 @@ SNAPSHOT_FIGURES = (
 )
 
 
-@transaction.atomic
-def adoption_recompute(*, on_date: datetime.date | None = None) -> int:
-    """Write the AdoptionSnapshot rows of `on_date` (default today) for every province, regency and district.
-
-    Upsert: running twice a day leaves one row per unit per day. For a past
-    date, adoption counts the villages whose pillar 1 went live by then (the
-    other figures are today's). Runs in one transaction under a lock, so
-    overlapping runs never interleave and a killed run leaves the previous rows.
-    """
-    today = timezone.localdate()
-    as_of = on_date if on_date is not None and on_date < today else None
-    date = on_date or today
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('rollout.adoption_recompute'))")
-    stale_before = date - datetime.timedelta(days=STALE_AFTER_DAYS)
-    now = timezone.now()
+def _snapshots_write_levels(
+    *, date: datetime.date, as_of: datetime.date | None, stale_before: datetime.date, now: datetime.datetime
+) -> int:
+    """The portable way (SQLite): one GROUP BY per level, the rows built here and upserted in batches."""
     snapshots = []
     for level, group in LEVEL_GROUPS.items():
         awaiting = dict(
@@ -379,5 +384,121 @@ def adoption_recompute(*, on_date: datetime.date | None = None) -> int:
         unique_fields=["date", "level", "code"],
         update_fields=list(SNAPSHOT_FIGURES),
     )
-    RecomputeRequest.objects.filter(pk=1).update(last_finished_at=now)
     return len(snapshots)
+
+
+# The per-village rows (`villages`, `awaiting`) are SQL the ORM writes from the conditions above;
+# only the ROLLUP over them and the upsert, which the ORM cannot say, are written here.
+# GROUPING(...) tells the levels apart: 0 a district, 1 a regency, 3 a province (7, the grand total, is left out).
+# Rows are written in (level, code) order, as the level-by-level way writes them (same lock order, new ids alike).
+ROLLUP_UPSERT_SQL = """
+WITH village AS ({villages}),
+awaiting AS ({awaiting}),
+figures AS (
+    SELECT v.province_code, v.regency_code, v.district_code,
+        GROUPING(v.province_code, v.regency_code, v.district_code) AS grp,
+        count(*) AS units,
+        {sums},
+        coalesce(sum(a.n), 0) AS awaiting_verification,
+        max(v.verified_on) AS latest_verified_on
+    FROM village v
+    LEFT JOIN awaiting a ON a.village_id = v.code
+    GROUP BY ROLLUP (v.province_code, v.regency_code, v.district_code)
+)
+INSERT INTO rollout_adoptionsnapshot (
+    date, level, code, name, parent_code, units, {counted},
+    awaiting_verification, latest_verified_on, definition_version, computed_at)
+SELECT %s,
+    CASE f.grp WHEN 0 THEN %s WHEN 1 THEN %s ELSE %s END AS level,
+    CASE f.grp WHEN 0 THEN f.district_code WHEN 1 THEN f.regency_code ELSE f.province_code END AS code,
+    CASE f.grp WHEN 0 THEN d.name WHEN 1 THEN r.name ELSE p.name END,
+    CASE f.grp WHEN 0 THEN f.regency_code WHEN 1 THEN f.province_code ELSE '' END,
+    f.units, {figures},
+    f.awaiting_verification, f.latest_verified_on, %s, %s
+FROM figures f
+JOIN villages_province p ON p.code = f.province_code
+LEFT JOIN villages_regency r ON r.code = f.regency_code
+LEFT JOIN villages_district d ON d.code = f.district_code
+WHERE f.grp IN (0, 1, 3)
+ORDER BY level, code
+ON CONFLICT (date, level, code) DO UPDATE SET {updates}
+"""
+
+
+def _snapshots_write_rollup(
+    *, date: datetime.date, as_of: datetime.date | None, stale_before: datetime.date, now: datetime.datetime
+) -> int:
+    """PostgreSQL: every level in one INSERT ... SELECT ... GROUP BY ROLLUP, nothing held in Python.
+
+    Returns the number of rows written (inserted or updated).
+    """
+    counted = _counted(as_of=as_of, stale_before=stale_before)
+    villages = (
+        Village.objects.filter(is_active=True)
+        .annotate(
+            province_code=F("regency__province_id"),
+            regency_code=F("regency_id"),
+            district_code=F("district_id"),
+            # 1 when the village counts in the figure: the ROLLUP sums them.
+            **{name: Case(When(condition, then=1), default=0) for name, condition in counted.items()},
+            verified_on=Case(When(_verified(as_of), then=F("rollout__last_verified_on"))),
+        )
+        .values("code", "province_code", "regency_code", "district_code", *counted, "verified_on")
+        .order_by()
+    )
+    # Joined to the active villages only, so an inactive village's reports drop out there.
+    awaiting = (
+        ProgressReport.objects.filter(status=ReportStatus.AWAITING)
+        .values("village_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    villages_sql, villages_params = villages.query.sql_with_params()
+    awaiting_sql, awaiting_params = awaiting.query.sql_with_params()
+    sql = ROLLUP_UPSERT_SQL.format(
+        villages=villages_sql,
+        awaiting=awaiting_sql,
+        sums=", ".join(f"sum(v.{name}) AS {name}" for name in counted),
+        counted=", ".join(counted),
+        figures=", ".join(f"f.{name}" for name in counted),
+        updates=", ".join(f"{name} = EXCLUDED.{name}" for name in SNAPSHOT_FIGURES),
+    )
+    params = [
+        *villages_params,
+        *awaiting_params,
+        date,
+        SnapshotLevel.DISTRICT.value,
+        SnapshotLevel.REGENCY.value,
+        SnapshotLevel.PROVINCE.value,
+        ADOPTION_DEFINITION_VERSION,
+        now,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+@transaction.atomic
+def adoption_recompute(*, on_date: datetime.date | None = None) -> int:
+    """Write the AdoptionSnapshot rows of `on_date` (default today) for every province, regency and district.
+
+    Upsert: running twice a day leaves one row per unit per day. For a past
+    date, adoption counts the villages whose pillar 1 went live by then (the
+    other figures are today's). Runs in one transaction under a lock, so
+    overlapping runs never interleave and a killed run leaves the previous rows.
+    On PostgreSQL one statement writes every level; SQLite writes them level by level.
+    Returns the number of snapshot rows written.
+    """
+    today = timezone.localdate()
+    as_of = on_date if on_date is not None and on_date < today else None
+    date = on_date or today
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('rollout.adoption_recompute'))")
+        write = _snapshots_write_rollup
+    else:
+        write = _snapshots_write_levels
+    now = timezone.now()
+    written = write(date=date, as_of=as_of, stale_before=date - datetime.timedelta(days=STALE_AFTER_DAYS), now=now)
+    RecomputeRequest.objects.filter(pk=1).update(last_finished_at=now)
+    return written
