@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from accounts.access import Capability, requires
 from grants import selectors, services
 from grants.models import Allocation, Grant, GrantEvent, GrantStatus
-from smartvillage.api import lookup_any_segment, validated
+from smartvillage.api import ValuesListMixin, lookup_any_segment, validated
 from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from villages.models import REGENCY_CODE_RE, Province, Regency
 
@@ -326,7 +326,7 @@ class AllocationViewSet(
 
 
 @lookup_any_segment(OpenApiParameter("id", int, OpenApiParameter.PATH, description="Grant id"))
-class GrantViewSet(viewsets.ReadOnlyModelViewSet):
+class GrantViewSet(ValuesListMixin, viewsets.ReadOnlyModelViewSet):
     """Grants, one per village per allocation, with their audit trail. Actions: province staff."""
 
     filterset_class = GrantFilter

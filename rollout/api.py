@@ -23,7 +23,7 @@ from rollout.models import (
     Signal,
     SnapshotLevel,
 )
-from smartvillage.api import lookup_any_segment, validated
+from smartvillage.api import ValuesListMixin, lookup_any_segment, validated
 from smartvillage.errors import ApplicationError
 from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from villages.api import CODE_PARAMETER
@@ -43,15 +43,19 @@ STATUS_DEFAULTS = {
 }
 
 
+def with_status_defaults(data: dict) -> dict:
+    """`data` with the programme's defaults for the status fields read as None through a missing status row."""
+    for name, default in STATUS_DEFAULTS.items():
+        if name in data and data[name] is None:
+            data[name] = default
+    return data
+
+
 class StatusDefaultsMixin:
     """DRF gives None for fields read through a missing status row; show the programme's defaults instead."""
 
     def to_representation(self, instance):
-        data = super().to_representation(instance)
-        for name, default in STATUS_DEFAULTS.items():
-            if name in data and data[name] is None:
-                data[name] = default
-        return data
+        return with_status_defaults(super().to_representation(instance))
 
 
 class VillageRolloutSerializer(StatusDefaultsMixin, serializers.ModelSerializer):
@@ -196,7 +200,7 @@ class RolloutFilter(django_filters.FilterSet):
 
 
 @lookup_any_segment(CODE_PARAMETER)
-class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RolloutViewSet(ValuesListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Current rollout status per village. PATCH: province staff corrections (recorded as verified reports)."""
 
     serializer_class = VillageRolloutSerializer
@@ -206,6 +210,9 @@ class RolloutViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         return selectors.village_rollout_list(user=self.request.user)
+
+    def list_rows(self, rows) -> list[dict]:
+        return [with_status_defaults(item) for item in super().list_rows(rows)]
 
     def get_permissions(self):
         if self.action == "partial_update":

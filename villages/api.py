@@ -4,7 +4,7 @@ import django_filters
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers, viewsets
 
-from smartvillage.api import lookup_any_segment
+from smartvillage.api import ValuesListMixin, lookup_any_segment
 from villages import selectors
 from villages.models import District, Regency, RegencyKind, Village, VillageKind
 
@@ -105,7 +105,7 @@ class DistrictViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @lookup_any_segment(CODE_PARAMETER)
-class VillageViewSet(viewsets.ReadOnlyModelViewSet):
+class VillageViewSet(ValuesListMixin, viewsets.ReadOnlyModelViewSet):
     """Villages: desa, kelurahan and desa adat."""
 
     serializer_class = VillageOutputSerializer

@@ -1458,10 +1458,56 @@ def test_it_lists_grants_in_a_query_count_independent_of_page_size(api_client, a
 
     with CaptureQueriesContext(connection) as small:
         assert len(api_client.get(GRANTS, {"page_size": 2}).json()["results"]) == 2
+    small_count = len(small)  # now: the next request resets the log the context reads
     with CaptureQueriesContext(connection) as large:
         assert len(api_client.get(GRANTS, {"page_size": 50}).json()["results"]) == UNITS_A + UNITS_B
 
-    assert len(large) == len(small)
+    # One SELECT per page: no COUNT of every grant (the paginator reads one row more instead).
+    assert len(large) == small_count == 1
+
+
+def test_it_counts_every_matching_grant_only_when_asked(api_client, auditor, api_allocation):
+    api_client.force_authenticate(auditor)
+
+    plain = api_client.get(GRANTS, {"page_size": 2, "regency": "18.01"}).json()
+    last = api_client.get(GRANTS, {"page_size": 2, "regency": "18.01", "page": 3}).json()
+    with CaptureQueriesContext(connection) as queries:
+        counted = api_client.get(GRANTS, {"page_size": 2, "regency": "18.01", "count": "true"}).json()
+
+    assert plain["count"] is None
+    assert counted["count"] == last["count"] == UNITS_A
+    assert len(queries) == 2
+    assert counted["results"] == plain["results"]
+
+
+def test_every_grant_list_row_is_the_grant_as_its_detail_route_gives_it(
+    api_client, auditor, province_staff, api_allocation
+):
+    # The list is read from .values() rows, the detail through the serializer: the same JSON but the events.
+    grants = _grants(api_allocation, "18.01") + _grants(api_allocation, "18.71")
+    _planned, approved, disbursed, accounted, closed, returned, cancelled, _also_planned = grants
+    _approved(approved, province_staff)
+    _disbursed(disbursed, province_staff)
+    services.grant_account(
+        grant=_disbursed(accounted, province_staff),
+        actor=province_staff,
+        spent_amount=UNIT - 1000,
+        note="LPJ diterima",
+        document_url="https://desa.example/lpj.pdf",
+    )
+    services.grant_close(grant=_accounted(closed, province_staff), actor=province_staff)
+    services.grant_return(
+        grant=_disbursed(returned, province_staff), actor=province_staff, amount=UNIT, reference="STS/1/2026"
+    )
+    services.grant_cancel(grant=cancelled, actor=province_staff)
+    api_client.force_authenticate(auditor)
+
+    rows = api_client.get(GRANTS).json()["results"]
+
+    assert {row["status"] for row in rows} == set(GrantStatus.values)
+    for row in rows:
+        detail = api_client.get(f"{GRANTS}{row['id']}/").json()
+        assert row == {name: value for name, value in detail.items() if name != "events"}
 
 
 def test_it_describes_the_grants_api_in_the_openapi_schema(api_client):
