@@ -5,7 +5,8 @@ Every figure is an aggregate query (SUM/COUNT ... GROUP BY); nothing loops over 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -50,6 +51,8 @@ class LedgerRow:
     returned: int
     accounted: int
     cancelled_units: int
+    # Counts a caller asked `ledger` for besides the ledger's own figures, by name.
+    counts: Mapping[str, int] = field(default_factory=dict, compare=False)
 
     @property
     def net_disbursed(self) -> int:
@@ -123,18 +126,40 @@ def grant_list(*, user: User, allocation: Allocation | None = None) -> QuerySet[
 
 
 def ledger(
-    *, allocation: Allocation, user: User, level: str = "regency", regency_code: str | None = None
+    *,
+    allocation: Allocation,
+    user: User,
+    level: str = "regency",
+    regency_code: str | None = None,
+    counts: Mapping[str, Q] | None = None,
 ) -> list[LedgerRow]:
     """One row per unit of `level` (province, regency or district), ordered by code.
 
-    `regency_code` narrows a district ledger to one regency (the drill-down).
+    `regency_code` narrows a district ledger to one regency (the drill-down). `counts` (name ->
+    condition on Grant) adds the number of each unit's grants meeting a condition, counted in the
+    same GROUP BY and given in the row's `counts`.
     """
     code_path, name_path = GROUPING[level]
     grants = grant_list(user=user, allocation=allocation)
     if regency_code:
         grants = grants.filter(village__regency_id=regency_code)
-    rows = grants.order_by().values(code_path, name_path).annotate(**_ledger_aggregates()).order_by(code_path)
-    return [LedgerRow(code=row.pop(code_path), name=row.pop(name_path), **row) for row in rows]
+    extra = {f"count_{name}": Count("pk", filter=condition) for name, condition in (counts or {}).items()}
+    rows = grants.order_by().values(code_path, name_path).annotate(**_ledger_aggregates(), **extra).order_by(code_path)
+    return [
+        LedgerRow(
+            code=row.pop(code_path),
+            name=row.pop(name_path),
+            counts={name: row.pop(f"count_{name}") for name in counts or {}},
+            **row,
+        )
+        for row in rows
+    ]
+
+
+def ledger_total(rows: Sequence[LedgerRow], *, code: str, name: str) -> LedgerRow:
+    """The sum of ledger rows: one unit's totals from its children's rows (no query)."""
+    figures = ("units", *LEDGER_AMOUNTS, "cancelled_units")
+    return LedgerRow(code=code, name=name, **{figure: sum(getattr(row, figure) for row in rows) for figure in figures})
 
 
 def allocation_summary(*, allocation: Allocation, user: User) -> AllocationSummary:

@@ -1,7 +1,11 @@
 """The dashboard pages: province (or an officer's regency) at a glance, drill-down to a village.
 
 Figures come from the latest AdoptionSnapshot rows and aggregate queries, so a
-page runs a constant number of queries however many villages it covers.
+page runs a constant number of queries however many villages it covers. The overview
+(`/` and a regency) runs nine, ten for an officer (the own reports): session, user (with
+the regency), the unit with its allocation and the demo flag, the latest snapshots with
+the target, the snapshot history (forecasts and trend), the ledger with the
+paid-but-not-live counts, and the three lists.
 """
 
 import json
@@ -9,7 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import FilteredRelation, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -19,6 +23,7 @@ from accounts.access import Capability, has_capability, regency_scope
 from grants import selectors as grant_selectors
 from grants.models import Allocation
 from rollout import selectors
+from rollout.context_processors import demo_data_flag
 from rollout.models import ReportStatus, SnapshotLevel
 from rollout.services import adopted
 from smartvillage.exports import EXPORT_FORMATS, export_response
@@ -56,20 +61,34 @@ def _map_features(rows) -> dict:
 
 
 def _target(headline) -> int:
-    targets = selectors.targets()
-    year = headline.date.year if headline else None
-    return targets.get(year, selectors.DEFAULT_TARGET_PCT)
+    return headline.target_pct if headline else selectors.DEFAULT_TARGET_PCT
 
 
 def _allocation(province_code: str) -> Allocation | None:
     return Allocation.objects.filter(province_id=province_code).order_by("-fiscal_year").first()
 
 
-def _trend(user, codes: list[str]) -> dict:
-    """Chart data: adoption % of desa per snapshot for each code, plus the year's target."""
+def _with_allocation(queryset, *, relation: str, province_field: str):
+    """`queryset` (provinces or regencies) with the province's allocation of the latest fiscal year
+    (as `_allocation`) joined in the same query through `relation` (read it with `_joined_allocation`),
+    and `demo_data`, the flag of base.html's demo label."""
+    latest = Allocation.objects.filter(province=OuterRef(province_field)).order_by("-fiscal_year").values("pk")[:1]
+    return queryset.annotate(
+        latest_allocation=FilteredRelation(relation, condition=Q(**{f"{relation}__pk": Subquery(latest)})),
+        demo_data=demo_data_flag(),
+    ).select_related("latest_allocation")
+
+
+def _joined_allocation(unit) -> Allocation | None:
+    # Django sets a FilteredRelation's select_related attribute only where the join found a row.
+    return getattr(unit, "latest_allocation", None)
+
+
+def _trend(histories: dict[str, list], codes: list[str]) -> dict:
+    """Chart data: adoption % of desa per snapshot for each code (from `snapshot_histories`)."""
     series = {}
     for code in codes:
-        history = selectors.snapshot_history(user=user, code=code)
+        history = histories.get(code, [])
         points = [
             (row.date, row.adopted_pct if row.adopted_desa_pct is None else row.adopted_desa_pct) for row in history
         ]
@@ -82,22 +101,17 @@ def _trend(user, codes: list[str]) -> dict:
     return series
 
 
-def _paid_not_live_counts(user, allocation, group: str) -> dict[str, int]:
-    if allocation is None:
-        return {}
-    return dict(
-        selectors.paid_not_live(user=user)
-        .filter(allocation=allocation)
-        .order_by()
-        .values_list(group)
-        .annotate(n=Count("pk"))
-    )
-
-
 def _ledger_by_code(user, allocation, level: str, regency_code: str | None = None) -> dict:
+    """The ledger rows by unit code, each counting its paid-but-not-live grants in `counts`."""
     if allocation is None:
         return {}
-    rows = grant_selectors.ledger(allocation=allocation, user=user, level=level, regency_code=regency_code)
+    rows = grant_selectors.ledger(
+        allocation=allocation,
+        user=user,
+        level=level,
+        regency_code=regency_code,
+        counts={"paid_not_live": selectors.paid_not_live_condition()},
+    )
     return {row.code: row for row in rows}
 
 
@@ -110,17 +124,20 @@ def _lagging(user, **filters):
     )
 
 
-def _table(rows, forecasts: dict, ledger: dict, paid_not_live: dict) -> list[dict]:
+def _table(rows, forecasts: dict, ledger: dict) -> list[dict]:
     """One entry per snapshot row with its forecast, ledger row and paid-but-not-live count."""
-    return [
-        {
-            "row": row,
-            "forecast": forecasts.get(row.code),
-            "ledger": ledger.get(row.code),
-            "paid_not_live": paid_not_live.get(row.code, 0),
-        }
-        for row in rows
-    ]
+    table = []
+    for row in rows:
+        ledger_row = ledger.get(row.code)
+        table.append(
+            {
+                "row": row,
+                "forecast": forecasts.get(row.code),
+                "ledger": ledger_row,
+                "paid_not_live": ledger_row.counts["paid_not_live"] if ledger_row else 0,
+            }
+        )
+    return table
 
 
 def _money(allocation, ledger_row) -> dict:
@@ -141,30 +158,40 @@ def home(request: HttpRequest) -> HttpResponse:
     scope = regency_scope(request.user)
     if scope is not None:
         return _regency_page(request, scope, home=True)
-    province = Province.objects.filter(is_active=True).order_by("code").first()
+    provinces = Province.objects.filter(is_active=True).order_by("code")
+    province = _with_allocation(provinces, relation="allocations", province_field="code").first()
     if province is None:
         return render(request, "dashboard/empty.html")
-    headline = (selectors.latest_snapshots(user=request.user, level=SnapshotLevel.PROVINCE) or [None])[0]
-    rows = selectors.latest_snapshots(user=request.user, level=SnapshotLevel.REGENCY, parent=province.code)
-    allocation = _allocation(province.code)
+    allocation = _joined_allocation(province)
+    headlines, rows = selectors.latest_snapshot_groups(
+        user=request.user,
+        groups=[(SnapshotLevel.PROVINCE, None), (SnapshotLevel.REGENCY, province.code)],
+        with_target=True,
+    )
+    headline = (headlines or [None])[0]
     chosen = request.GET.get("regency") or (rows[0].code if rows else None)
-    summary = grant_selectors.allocation_summary(allocation=allocation, user=request.user) if allocation else None
+    trend_codes = [province.code, *([chosen] if chosen else [])]
+    histories = selectors.snapshot_histories(
+        user=request.user, level=SnapshotLevel.REGENCY, parent=province.code, codes=trend_codes
+    )
+    ledger = _ledger_by_code(request.user, allocation, "regency")
+    # The allocation's totals are the sum of its regency rows (every grant is in one regency).
+    totals = (
+        grant_selectors.ledger_total(list(ledger.values()), code=allocation.province_id, name=province.name)
+        if allocation
+        else None
+    )
     context = {
         "scope_name": province.name,
         "headline": headline,
-        "table": _table(
-            rows,
-            selectors.forecasts(user=request.user, level=SnapshotLevel.REGENCY),
-            _ledger_by_code(request.user, allocation, "regency"),
-            _paid_not_live_counts(request.user, allocation, "village__regency_id"),
-        ),
+        "table": _table(rows, selectors.forecasts_of(histories), ledger),
         "row_level": "regency",
         "export_table": "regencies",
         "regency_choices": [(row.code, row.name) for row in rows],
         "allocation": allocation,
-        **_money(allocation, summary.totals if summary else None),
+        **_money(allocation, totals),
         "map": _map_features(rows),
-        "trend": _trend(request.user, [province.code, *([chosen] if chosen else [])]),
+        "trend": _trend(histories, trend_codes),
         "chosen": chosen,
         "target": _target(headline),
         "lagging": _lagging(request.user),
@@ -172,38 +199,48 @@ def home(request: HttpRequest) -> HttpResponse:
         "awaiting": selectors.report_list(user=request.user).filter(status=ReportStatus.AWAITING)[:LIST_LIMIT],
         "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
         "export_query": "",
+        "demo_data": province.demo_data,
     }
     return render(request, "dashboard/overview.html", context)
 
 
 def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> HttpResponse:
-    regency = get_object_or_404(Regency.objects.select_related("province"), code=code)
+    regencies = _with_allocation(
+        Regency.objects.select_related("province"), relation="province__allocations", province_field="province_id"
+    )
+    regency = get_object_or_404(regencies, code=code)
     if regency_scope(request.user) not in (None, regency.code):
         raise Http404
-    regency_rows = selectors.latest_snapshots(
-        user=request.user, level=SnapshotLevel.REGENCY, parent=regency.province_id
+    allocation = _joined_allocation(regency)
+    regency_rows, rows = selectors.latest_snapshot_groups(
+        user=request.user,
+        groups=[(SnapshotLevel.REGENCY, regency.province_id), (SnapshotLevel.DISTRICT, regency.code)],
+        with_target=True,
     )
     headline = next((row for row in regency_rows if row.code == regency.code), None)
-    rows = selectors.latest_snapshots(user=request.user, level=SnapshotLevel.DISTRICT, parent=regency.code)
-    allocation = _allocation(regency.province_id)
+    histories = selectors.snapshot_histories(
+        user=request.user, level=SnapshotLevel.DISTRICT, parent=regency.code, codes=[regency.code]
+    )
+    forecasts = selectors.forecasts_of(histories)
+    ledger = _ledger_by_code(request.user, allocation, "district", regency.code)
+    # The regency's totals are the sum of its district rows; none without a grant in the regency.
+    totals = (
+        grant_selectors.ledger_total(list(ledger.values()), code=regency.code, name=regency.name) if ledger else None
+    )
+    can_report = has_capability(request.user, Capability.SUBMIT_REPORTS)
     context = {
         "regency": regency,
         "scope_name": regency.name,
         "home": home,
         "headline": headline,
-        "table": _table(
-            rows,
-            selectors.forecasts(user=request.user, level=SnapshotLevel.DISTRICT),
-            _ledger_by_code(request.user, allocation, "district", regency.code),
-            _paid_not_live_counts(request.user, allocation, "village__district_id"),
-        ),
+        "table": _table(rows, forecasts, ledger),
         "row_level": "district",
         "export_table": "districts",
-        "regency_forecast": selectors.forecasts(user=request.user, level=SnapshotLevel.REGENCY).get(regency.code),
+        "regency_forecast": forecasts.get(regency.code),
         "allocation": allocation,
-        **_money(allocation, _ledger_by_code(request.user, allocation, "regency", regency.code).get(regency.code)),
+        **_money(allocation, totals),
         "map": _map_features([headline] if headline else []),
-        "trend": _trend(request.user, [regency.code]),
+        "trend": _trend(histories, [regency.code]),
         "chosen": regency.code,
         "target": _target(headline),
         "lagging": _lagging(request.user, regency=regency),
@@ -212,11 +249,12 @@ def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> Htt
             status=ReportStatus.AWAITING, village__regency=regency
         )[:LIST_LIMIT],
         "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
-        "can_report": has_capability(request.user, Capability.SUBMIT_REPORTS),
+        "can_report": can_report,
         "my_reports": selectors.report_list(user=request.user).filter(submitted_by=request.user)[:LIST_LIMIT]
-        if has_capability(request.user, Capability.SUBMIT_REPORTS)
+        if can_report
         else [],
         "export_query": f"regency={regency.code}",
+        "demo_data": regency.demo_data,
     }
     return render(request, "dashboard/overview.html", context)
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import operator
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import reduce
 
-from django.db.models import BooleanField, Case, Max, QuerySet, Value, When
+from django.db.models import BooleanField, Case, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce, ExtractYear
 
 from accounts.access import regency_scope, restrict_to_scope
 from accounts.models import User
@@ -57,15 +61,42 @@ def _scoped_snapshots(user: User) -> QuerySet[AdoptionSnapshot]:
     return snapshots.filter(code__startswith=code).exclude(level=SnapshotLevel.PROVINCE)
 
 
+def _snapshot_group(level: str, parent: str | None) -> Q:
+    return Q(level=level, parent_code=parent) if parent else Q(level=level)
+
+
+def latest_snapshot_groups(
+    *, user: User, groups: Sequence[tuple[str, str | None]], with_target: bool = False
+) -> list[list[AdoptionSnapshot]]:
+    """For each (level, parent) of `groups`, what `latest_snapshots` gives, all in one query.
+
+    Each group's latest date is a scalar subquery of the same statement, so a page needs no
+    separate MAX(date) lookups. `with_target`: every row carries `target_pct`, the programme
+    target (percent) of its snapshot's year.
+    """
+    scoped = _scoped_snapshots(user)
+    condition = reduce(
+        operator.or_,
+        (
+            _snapshot_group(level, parent)
+            & Q(date=Subquery(scoped.filter(_snapshot_group(level, parent)).order_by("-date").values("date")[:1]))
+            for level, parent in groups
+        ),
+    )
+    rows = scoped.filter(condition).order_by("code")
+    if with_target:
+        target = ProgrammeTarget.objects.filter(year=ExtractYear(OuterRef("date"))).values("adopted_pct")[:1]
+        rows = rows.annotate(target_pct=Coalesce(Subquery(target), Value(DEFAULT_TARGET_PCT)))
+    rows = list(rows)
+    return [
+        [row for row in rows if row.level == level and (not parent or row.parent_code == parent)]
+        for level, parent in groups
+    ]
+
+
 def latest_snapshots(*, user: User, level: str, parent: str | None = None) -> list[AdoptionSnapshot]:
     """The most recent snapshot rows of `level` (optionally the children of `parent`)."""
-    snapshots = _scoped_snapshots(user).filter(level=level)
-    if parent:
-        snapshots = snapshots.filter(parent_code=parent)
-    latest = snapshots.aggregate(date=Max("date"))["date"]
-    if latest is None:
-        return []
-    return list(snapshots.filter(date=latest).order_by("code"))
+    return latest_snapshot_groups(user=user, groups=[(level, parent)])[0]
 
 
 def snapshot_history(
@@ -77,6 +108,30 @@ def snapshot_history(
     if date_to:
         snapshots = snapshots.filter(date__lte=date_to)
     return list(snapshots.order_by("date"))
+
+
+# What a trend or a forecast reads of each snapshot.
+SERIES_FIELDS = ("code", "date", "name", "units", "desa", "adopted_units", "adopted_desa")
+
+
+def snapshot_histories(
+    *, user: User, level: str, parent: str, codes: Iterable[str] = ()
+) -> dict[str, list[AdoptionSnapshot]]:
+    """The snapshot history (oldest first) of every child of `parent` at `level` and of `codes`,
+    in one query: what a page needs for its table's forecasts and its trend chart.
+
+    The rows carry only SERIES_FIELDS (the others are deferred).
+    """
+    rows = (
+        _scoped_snapshots(user)
+        .filter(Q(level=level, parent_code=parent) | Q(code__in=list(codes)))
+        .only(*SERIES_FIELDS)
+        .order_by("code", "date")
+    )
+    histories: dict[str, list[AdoptionSnapshot]] = defaultdict(list)
+    for row in rows:
+        histories[row.code].append(row)
+    return dict(histories)
 
 
 # The programme aims at every village: 100 % unless a ProgrammeTarget says otherwise for a year.
@@ -140,19 +195,41 @@ def forecasts(*, user: User, level: str, desa_only: bool = True) -> dict[str, Fo
         .values_list("code", "date", "adopted_desa", "desa", "adopted_units", "units")
     )
     for code, day, adopted_desa, desa, adopted_units, units in rows:
-        part, whole = (adopted_desa, desa) if desa_only and desa else (adopted_units, units)
-        history[code].append((day, 100 * part / whole if whole else 0.0))
+        history[code].append((day, _forecast_pct(adopted_desa, desa, adopted_units, units, desa_only=desa_only)))
     return {code: forecast_completion(points) for code, points in history.items()}
+
+
+def forecasts_of(histories: dict[str, list[AdoptionSnapshot]], *, desa_only: bool = True) -> dict[str, Forecast]:
+    """What `forecasts` gives, for histories already read (`snapshot_histories`)."""
+    return {
+        code: forecast_completion(
+            [
+                (row.date, _forecast_pct(row.adopted_desa, row.desa, row.adopted_units, row.units, desa_only=desa_only))
+                for row in rows
+            ]
+        )
+        for code, rows in histories.items()
+    }
+
+
+def _forecast_pct(adopted_desa: int, desa: int, adopted_units: int, units: int, *, desa_only: bool) -> float:
+    """The adoption % a forecast fits: of desa (unrounded), or of all units where there is no desa."""
+    part, whole = (adopted_desa, desa) if desa_only and desa else (adopted_units, units)
+    return 100 * part / whole if whole else 0.0
 
 
 # --- money without result -----------------------------------------------------------------------
 
 
+def paid_not_live_condition() -> Q:
+    """A grant paid and held by an active village that is not adopted (a condition on Grant)."""
+    return Q(status__in=HELD_STATUSES, village__is_active=True) & ~adopted("village__rollout__")
+
+
 def paid_not_live(*, user: User, regency_code: str | None = None) -> QuerySet[Grant]:
     """Grants disbursed to villages that are not adopted: where money went without a result."""
     grants = (
-        Grant.objects.filter(status__in=HELD_STATUSES, village__is_active=True)
-        .exclude(adopted("village__rollout__"))
+        Grant.objects.filter(paid_not_live_condition())
         .select_related("village", "village__district", "village__regency", "village__rollout", "disbursement")
         .order_by("village_id")
     )
