@@ -31,13 +31,18 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# $(call migrated_database,URL): create the PostgreSQL database of URL if missing, then migrate it.
+define migrated_database
+	psql "$(dir $(1))postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$(notdir $(1))'" | grep -q 1 \
+		|| psql "$(dir $(1))postgres" -c "CREATE DATABASE $(notdir $(1))"
+	DATABASE_URL=$(1) $(PY) manage.py migrate --noinput -v 0
+endef
+
 # National-scale benchmark on PostgreSQL (wipes the bench database); see README "Performance".
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smartvillage_bench
 BENCH_ARGS ?=
 bench: $(VENV)/.installed
-	psql "$(dir $(BENCH_DATABASE_URL))postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$(notdir $(BENCH_DATABASE_URL))'" | grep -q 1 \
-		|| psql "$(dir $(BENCH_DATABASE_URL))postgres" -c "CREATE DATABASE $(notdir $(BENCH_DATABASE_URL))"
-	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) manage.py migrate --noinput -v 0
+	$(call migrated_database,$(BENCH_DATABASE_URL))
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) bench/run.py $(BENCH_ARGS)
 
 # Bounded load test on loopback (wipes the load database): reads, reports and payment races for a
@@ -45,9 +50,7 @@ bench: $(VENV)/.installed
 LOAD_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/smartvillage_load
 LOAD_ARGS ?=
 load: $(VENV)/.installed
-	psql "$(dir $(LOAD_DATABASE_URL))postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$(notdir $(LOAD_DATABASE_URL))'" | grep -q 1 \
-		|| psql "$(dir $(LOAD_DATABASE_URL))postgres" -c "CREATE DATABASE $(notdir $(LOAD_DATABASE_URL))"
-	DATABASE_URL=$(LOAD_DATABASE_URL) $(PY) manage.py migrate --noinput -v 0
+	$(call migrated_database,$(LOAD_DATABASE_URL))
 	DATABASE_URL=$(LOAD_DATABASE_URL) $(PY) bench/load.py $(LOAD_ARGS)
 
 # Everything SECURITY.md promises, on PostgreSQL + Redis: the security tests (also part of `make test`),
