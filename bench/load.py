@@ -689,12 +689,16 @@ class Driver:
 
     # --- reads ------------------------------------------------------------------------------------
 
-    def read_api(self, rng: random.Random) -> bool:
+    def reader(self, rng: random.Random) -> tuple:
+        """A reader of any role and the objects of its regency to ask about: (actor, regency, district,
+        village, grant, allocation)."""
         actor = rng.choice(self.world.officers + self.world.movers + self.world.auditors)
         regency = actor.regency or rng.choice(self.world.regencies)
         district, village = self.village_of(regency, rng)
-        grant = rng.choice(self.world.grants[regency])
-        a = self.world.allocation
+        return actor, regency, district, village, rng.choice(self.world.grants[regency]), self.world.allocation
+
+    def read_api(self, rng: random.Random) -> bool:
+        actor, regency, district, village, grant, a = self.reader(rng)
         path = rng.choice(
             [
                 "/api/v1/regencies/",
@@ -722,11 +726,7 @@ class Driver:
         return True
 
     def read_page(self, rng: random.Random) -> bool:
-        actor = rng.choice(self.world.officers + self.world.movers + self.world.auditors)
-        regency = actor.regency or rng.choice(self.world.regencies)
-        district, village = self.village_of(regency, rng)
-        grant = rng.choice(self.world.grants[regency])
-        a = self.world.allocation
+        actor, regency, district, village, grant, a = self.reader(rng)
         path = rng.choice(
             [
                 "/",
