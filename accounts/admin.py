@@ -4,17 +4,24 @@ Province administrators manage accounts on the portal's own pages (accounts.view
 admin is the technical operators' (superusers') fallback.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts import services
 from accounts.access import Capability, PolicyAdmin
 from accounts.models import AuditAction, User
-from accounts.services import HIDDEN, USER_FIELDS, audit_record, changed_fields, field_values
+from accounts.services import USER_FIELDS, audit_record, changed_fields, field_values
 
 # What the admin's forms can change, beyond the portal's own account form.
 ADMIN_USER_FIELDS = (*USER_FIELDS, "is_staff", "is_superuser")
+# A change of these revokes the account's API token.
+ACCESS_FIELDS = {"role", "regency", "is_active", "is_staff", "is_superuser"}
 
 
 @admin.register(User)
@@ -43,12 +50,25 @@ class UserAdmin(PolicyAdmin, BaseUserAdmin):
             audit_record(actor=request.user, action=AuditAction.USER_CREATED, obj=obj, changes=changes)
         elif changes := changed_fields(before, after):
             audit_record(actor=request.user, action=AuditAction.USER_CHANGED, obj=obj, changes=changes)
+            if ACCESS_FIELDS & changes.keys():
+                # As on the portal's account page: an integration keeps no access the account lost.
+                services.user_tokens_revoke(actor=request.user, user=obj)
 
     def user_change_password(self, request, id, form_url=""):
-        response = super().user_change_password(request, id, form_url)
-        if request.method == "POST" and response.status_code == 302:
-            user = User.objects.get(pk=id)
-            audit_record(
-                actor=request.user, action=AuditAction.USER_CHANGED, obj=user, changes={"password": [HIDDEN, HIDDEN]}
-            )
-        return response
+        """Django's password page, but a valid POST goes through the service, which also ends the
+        account's sessions and revokes its API tokens, audited."""
+        if request.method != "POST":
+            return super().user_change_password(request, id, form_url)
+        user = self.get_object(request, unquote(id))
+        if user is None or not self.has_change_permission(request, user):
+            # Django's own answers (404, 403) for these.
+            return super().user_change_password(request, id, form_url)
+        form = self.change_password_form(user, request.POST)
+        if not form.is_valid() or not (form.cleaned_data["set_usable_password"] or "unset-password" in request.POST):
+            return super().user_change_password(request, id, form_url)  # the form again, with its errors
+        password = form.cleaned_data["password1"] if form.cleaned_data["set_usable_password"] else None
+        user = services.user_password_change(actor=request.user, user=user, password=password)
+        self.log_change(request, user, self.construct_change_message(request, form, None))
+        messages.success(request, _("Password changed successfully.") if password else _("Password login disabled."))
+        update_session_auth_hash(request, user)  # keeps the administrator's own session if it was theirs
+        return HttpResponseRedirect(reverse(f"{self.admin_site.name}:accounts_user_change", args=(user.pk,)))

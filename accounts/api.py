@@ -1,21 +1,30 @@
-"""API tokens: obtain one with username and password (throttled against guessing), revoke your own."""
+"""API tokens: obtain one with username and password (counted against guessing), revoke your own."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts import services
+from accounts import lockout, services
 
 
 class TokenObtainView(ObtainAuthToken):
-    """POST username and password, get a token. Rate-limited per client address."""
+    """POST username and password, get a token. Failures count with the browser login's, per client
+    address and account; a locked-out client gets 429 with Retry-After, even with the right password."""
 
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes marks the request DRF passed to authenticate(): this one, not the HttpRequest
+            # its middleware sees, so the lockout is answered here.
+            if lockout.locked_out(request):
+                raise Throttled(wait=settings.LOGIN_COOLOFF_MINUTES * 60, detail=lockout.lockout_message()) from None
+            raise
 
 
 class TokenRevokeView(APIView):

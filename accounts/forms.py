@@ -1,6 +1,7 @@
 """Forms for the administrators' account pages and the audit filter."""
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
@@ -8,6 +9,25 @@ from accounts.selectors import AUDIT_TRAILS, AuditQuery
 from accounts.services import UserInput
 from smartvillage.forms import BootstrapForm
 from villages.models import Regency
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    error_messages = {
+        **auth_forms.AuthenticationForm.error_messages,
+        # Django's "Please enter a correct %(username)s and password" interpolates the field's verbose
+        # name, which reads "nama pengguna nama pengguna" in Indonesian; and usernames are not
+        # case-sensitive here (accounts.models.CanonicalUsername), only passwords are.
+        "invalid_login": _("The username or password is not correct. The password is case-sensitive."),
+    }
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form (old password, new one twice, the password validators) with Bootstrap classes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["class"] = "form-control form-control-sm"
 
 
 class UserForm(BootstrapForm):

@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet, Value
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.models import Token
 
 from smartvillage.db import AppendOnlyModel
 
@@ -20,6 +22,35 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor")
 
 
+class CanonicalUsername(models.Func):
+    """A username as login reads it: Unicode compatibility form (NFKC), lowercase. `STAF`, `Staf`,
+    `STAF` in full-width or mathematical letters are all `staf`.
+
+    Computed by the database, so that the unique index, the login lookup and the audit filter use one
+    definition of "the same account". SQLite has no NFKC function and an ASCII-only LOWER; there
+    usernames are stored in NFKC (User.save) and only ASCII letters fold (the embedded mode)."""
+
+    output_field = models.CharField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, template="LOWER(%(expressions)s)", **extra_context)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        template = "LOWER(NORMALIZE(%(expressions)s, NFKC))"
+        return super().as_sql(compiler, connection, template=template, **extra_context)
+
+
+class UserManager(DjangoUserManager):
+    def with_username(self, username: str) -> QuerySet:
+        """The account that `username`, however spelt, logs into (at most one: a unique index holds it)."""
+        typed = Value(self.model.normalize_username(username), output_field=models.CharField())
+        return self.alias(username_key=CanonicalUsername("username")).filter(username_key=CanonicalUsername(typed))
+
+    def get_by_natural_key(self, username):
+        # Login (ModelBackend), createsuperuser's "already taken" check and fixtures all look up here.
+        return self.with_username(username).get()
+
+
 class User(AbstractUser):
     # Least privilege by default: a new account reads and changes nothing it is not given.
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.AUDITOR)
@@ -33,10 +64,18 @@ class User(AbstractUser):
         help_text=_("Required for regency officers, empty for every other role."),
     )
 
+    objects = UserManager()
+
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
         constraints = [
+            models.UniqueConstraint(
+                CanonicalUsername("username"),
+                name="user_username_canonical_unique",
+                violation_error_code="username_taken",
+                violation_error_message=_("A user with that username already exists."),
+            ),
             models.CheckConstraint(
                 condition=Q(role=Role.REGENCY_OFFICER, regency__isnull=False)
                 | (~Q(role=Role.REGENCY_OFFICER) & Q(regency__isnull=True)),
@@ -44,6 +83,32 @@ class User(AbstractUser):
                 violation_error_message=_("A regency officer needs a regency; other roles have none."),
             ),
         ]
+
+    def save(self, *args, **kwargs):
+        # Every path (forms, services, the admin, createsuperuser, the shell) stores the NFKC form, the
+        # one the unique index and the login compare.
+        self.username = self.normalize_username(self.username)
+        password_changed = self._password is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if password_changed:
+            # An API token stands only as long as the password it was obtained with, as a session does
+            # (Django's session auth hash): whoever changes the password, by whatever path, ends both.
+            # The services revoke (and audit) first; this catches the paths outside them.
+            Token.objects.filter(user=self).delete()
+
+    def validate_constraints(self, exclude=None) -> None:
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as error:
+            # An expression constraint names no field; this one is the username's, so forms show it there.
+            errors = error.update_error_dict({})
+            general = errors.pop(NON_FIELD_ERRORS, [])
+            taken = [item for item in general if getattr(item, "code", None) == "username_taken"]
+            if rest := [item for item in general if item not in taken]:
+                errors[NON_FIELD_ERRORS] = rest
+            if taken:
+                errors.setdefault("username", []).extend(taken)
+            raise ValidationError(errors) from None
 
     def clean(self) -> None:
         super().clean()

@@ -70,7 +70,8 @@ class UserInput:
 
 
 def _apply(user: User, data: UserInput) -> None:
-    user.username = data.username.strip()
+    # In NFKC before validation: `petugas` in full-width letters is `petugas`, not a name with invalid characters.
+    user.username = User.normalize_username(data.username.strip())
     user.first_name, user.last_name, user.email = data.first_name.strip(), data.last_name.strip(), data.email.strip()
     user.role = data.role
     # Only officers have a regency: the policy scopes them by it.
@@ -110,8 +111,8 @@ def user_create(*, actor: User, data: UserInput, password: str) -> User:
 
 @transaction.atomic
 def user_update(*, actor: User, user: User, data: UserInput, password: str | None = None) -> User:
-    """Change an account; a role, regency or activity change also revokes its API tokens, so an
-    integration keeps no access the account no longer has."""
+    """Change an account; a role, regency, activity or password change also revokes its API tokens, so
+    an integration keeps no access the account no longer has (a new password also ends its sessions)."""
     locked = User.objects.select_for_update().get(pk=user.pk)
     before = field_values(locked, USER_FIELDS)
     _apply(locked, data)
@@ -128,10 +129,33 @@ def user_update(*, actor: User, user: User, data: UserInput, password: str | Non
         changes["password"] = [HIDDEN, HIDDEN]
     if not changes:
         return locked
-    locked.save()
     audit_record(actor=actor, action=AuditAction.USER_CHANGED, obj=locked, changes=changes)
-    if {"role", "regency", "is_active"} & changes.keys():
+    if {"role", "regency", "is_active", "password"} & changes.keys():
+        # Before the save, which would otherwise drop a password's tokens unaudited (User.save).
         _tokens_delete(actor=actor, user=locked)
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def user_password_change(*, actor: User, user: User, password: str | None) -> User:
+    """Set the account's password (None: disable password login), by the account itself or an
+    administrator. Ends the account's sessions (Django derives each session's hash from the password
+    hash; the caller keeps its own with update_session_auth_hash) and revokes its API tokens.
+    Audited as changed, never by value."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if password is not None:
+        try:
+            validate_password(password, locked)
+        except ValidationError as error:
+            raise ApplicationError(_("The password was not changed."), fields={"password": error.messages}) from error
+    audit_record(actor=actor, action=AuditAction.USER_CHANGED, obj=locked, changes={"password": [HIDDEN, HIDDEN]})
+    _tokens_delete(actor=actor, user=locked)
+    if password is None:
+        locked.set_unusable_password()
+    else:
+        locked.set_password(password)
+    locked.save(update_fields=["password"])
     return locked
 
 

@@ -1,55 +1,50 @@
-"""Account pages: the browser login (throttled against password guessing like the API token endpoint),
-account management for province administrators, and the audit trail for auditors."""
+"""Account pages: the browser login and the own password, account management for province
+administrators, and the audit trail for auditors."""
 
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import selectors, services
 from accounts.access import Capability, require_capability
-from accounts.forms import AuditFilterForm, UserForm
+from accounts.forms import AuditFilterForm, LoginForm, PasswordChangeForm, UserForm
 from accounts.models import Role, User
 from smartvillage.errors import ApplicationError
 from smartvillage.exports import EXPORT_FORMATS, export_response
 
-# Failed logins allowed per client address and username within the window, then the form refuses.
-LOGIN_FAILURE_LIMIT = 10
-LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
 
+class LoginView(auth_views.LoginView):
+    """The browser login. Password guessing is counted by django-axes (accounts/lockout.py), which
+    refuses a locked-out client with status 429 before its password is checked."""
 
-def _key(request) -> str:
-    username = (request.POST.get("username") or "").strip().lower()
-    return f"login-failures:{request.META.get('REMOTE_ADDR', '')}:{username}"
-
-
-class ThrottledLoginView(auth_views.LoginView):
+    form_class = LoginForm
     redirect_authenticated_user = True
 
-    def post(self, request, *args, **kwargs):
-        limit = getattr(settings, "LOGIN_FAILURE_LIMIT", LOGIN_FAILURE_LIMIT)
-        if cache.get(_key(request), 0) >= limit:
-            # Refused before the password is even checked: the guesser learns nothing.
-            context = self.get_context_data(throttled=_("Too many failed attempts. Wait 15 minutes and try again."))
-            return self.render_to_response(context, status=429)
-        return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form):
-        key = _key(self.request)
-        cache.add(key, 0, LOGIN_FAILURE_WINDOW_SECONDS)
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, LOGIN_FAILURE_WINDOW_SECONDS)
-        return super().form_invalid(form)
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Any signed-in user changes their own password: their other sessions end and their API tokens
+    are revoked (services.user_password_change); this session stays signed in."""
+
+    form_class = PasswordChangeForm
+    template_name = "registration/password_change_form.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form):
+        user = services.user_password_change(
+            actor=self.request.user, user=self.request.user, password=form.cleaned_data["new_password1"]
+        )
+        update_session_auth_hash(self.request, user)
+        messages.success(self.request, _("Your password is changed. Your other sessions and API tokens have ended."))
+        return redirect(self.get_success_url())
 
 
 # --- account management (province administrators) ------------------------------------------------

@@ -6,6 +6,7 @@ Production sets DATABASE_URL (PostgreSQL), CELERY_BROKER_URL or REDIS_URL
 (Redis), SECRET_KEY, ALLOWED_HOSTS and DEBUG=0.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "csp",
+    "axes",
     "accounts",
     "villages",
     "grants",
@@ -64,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "smartvillage.middleware.DatabaseUnavailableMiddleware",
+    # Last: turns a login refused by the lockout into the 429 page (accounts.lockout).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "smartvillage.urls"
@@ -103,14 +107,42 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = ["accounts.backends.PortalBackend"]
+# The lockout backend first: a locked-out client is refused before any password is checked.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutBackend", "accounts.backends.PortalBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Throttle counters live in the cache: Redis when CACHE_URL is set (shared by all gunicorn workers),
-# otherwise per process.
+# Password guessing (django-axes, see accounts/lockout.py): failed logins are counted per client address
+# and account in the database, across the browser login, the admin's login and the API token endpoint.
+# The failure that reaches the limit locks that address out of that account for the cool-off; a
+# failure while locked out is not recorded (so the lock ends on time and the table stays bounded).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+# Reverse proxies in front of the portal that append the client's address to X-Forwarded-For. 0: the
+# socket's address is the client's (no header is trusted). Also DRF's NUM_PROXIES.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_username"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# Lockouts only; who logged in when is not kept (the audit trail records changes, not visits).
+AXES_DISABLE_ACCESS_LOG = True
+# Failures and lockouts are logged (axes) with the client address; the typed username is masked (people
+# type passwords into it).
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["username"]
+
+# Nothing in the login path uses the cache. If CACHE_URL names a Redis, a stopped or frozen one costs
+# a caller at most about a second (connect and read timeouts) instead of hanging it.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=0.5, socket_timeout=0.5)
 
 # Internationalisation: Bahasa Indonesia by default, English available.
 LANGUAGE_CODE = "id"
@@ -180,8 +212,9 @@ REST_FRAMEWORK = {
         "smartvillage.api.SearchFilter",  # reports a refused search term under `search`
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Password guessing on the token endpoint: a few tries a minute per client address.
-    "DEFAULT_THROTTLE_RATES": {"login": env.str("LOGIN_THROTTLE_RATE", default="10/min")},
+    # Password guessing on the token endpoint is counted by django-axes (above). Any DRF throttle
+    # identifies clients by the same trusted-proxy rule (DRF trusts X-Forwarded-For unless this is set).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "EXCEPTION_HANDLER": "smartvillage.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import TokenObtainView, TokenRevokeView
-from accounts.views import ThrottledLoginView
+from accounts.views import LoginView
 from grants.api import AllocationViewSet, GrantViewSet
 from rollout import dashboard
 from rollout.api import AdoptionHistoryView, AdoptionView, PaidNotLiveView, ReportViewSet, RolloutViewSet
@@ -26,7 +26,7 @@ router.register("reports", ReportViewSet, basename="report")
 urlpatterns = [
     path("", dashboard.home, name="home"),
     path("dashboard/", include(dashboard_patterns)),
-    path("login/", ThrottledLoginView.as_view(), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("registry/", include("villages.urls")),

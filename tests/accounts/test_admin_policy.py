@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
 
 from accounts.models import AuditAction, AuditEntry, Role
 from rollout.models import ProgrammeTarget
@@ -129,3 +130,29 @@ def test_staff_cannot_change_programme_targets(client, operator):
     target.refresh_from_db()
     assert target.adopted_pct == 100
     assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"role": Role.AUDITOR, "regency": ""}, {"is_active": None}, {"is_staff": "on"}, {"is_superuser": "on"}],
+)
+def test_a_change_of_access_in_the_admin_revokes_the_api_token(client, root, officer_a, change):
+    # As on the portal's account page: an integration keeps no access the account no longer has.
+    token = Token.objects.create(user=officer_a)
+    client.force_login(root)
+    data = {
+        "username": officer_a.username,
+        "is_active": "on",
+        "role": Role.REGENCY_OFFICER,
+        "regency": officer_a.regency_id,
+        "date_joined_0": "2024-01-01",
+        "date_joined_1": "00:00:00",
+    } | change
+
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[officer_a.pk]), {k: v for k, v in data.items() if v is not None}
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert not Token.objects.filter(key=token.key).exists()
+    assert AuditEntry.objects.filter(action=AuditAction.TOKENS_REVOKED, object_id=str(officer_a.pk)).exists()

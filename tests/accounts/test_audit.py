@@ -9,11 +9,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditAction, AuditEntry
+from accounts import selectors
+from accounts.models import AuditAction, AuditEntry, Role
+from accounts.services import audit_record
 from grants import services as grant_services
 from rollout import services as rollout_services
 from rollout.models import PillarStatus, Signal
 from smartvillage.errors import ApplicationError
+from tests.accounts.spellings import case_collisions
+from tests.factories import UserFactory
 from villages.models import Province, Village
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +225,55 @@ def test_the_database_refuses_to_change_audit_entries(history, statement):
         cursor.execute(statement)
 
     assert list(AuditEntry.objects.values_list("id", "object_repr")) == before
+
+
+# --- the filter by actor is the account, never an uppercase match -------------------------------
+
+
+def test_the_actor_filter_never_merges_two_accounts(client, auditor, province_admin):
+    """Each group is a set of letters that SQL's UPPER makes equal although they are different letters
+    (`i` and the dotless i, the two Greek small sigmas, ...): one account per letter, one entry each,
+    and each filter finds its own."""
+    groups = case_collisions()
+    accounts = [UserFactory(username=f"x{letter}", role=Role.AUDITOR) for group in groups for letter in group]
+    for account in accounts:
+        audit_record(actor=account, action=AuditAction.USER_CHANGED, obj=account, changes={"email": ["", "x"]})
+
+    merged = {}
+    for account in accounts:
+        found = selectors.audit_trail(query=selectors.AuditQuery(trail="changes", actor=account.username))
+        names = {row["actor_name"] for row in found}
+        if names != {account.username}:
+            merged[account.username] = names
+
+    assert merged == {}
+    assert len(accounts) >= 20
+
+
+def test_each_trail_filters_by_the_account_a_name_logs_into(client, auditor, history, province_staff, allocation):
+    # A second staff account whose name differs from province_staff's only by a dotless i.
+    twin = UserFactory(
+        username=province_staff.username.replace("i", "\N{LATIN SMALL LETTER DOTLESS I}", 1), role=Role.PROVINCE_STAFF
+    )
+    villages = list(Village.objects.filter(regency__code="18.01").order_by("code")[2:3])
+    grant = grant_services.grant_plan(allocation=allocation, village=villages[0], actor=twin)
+    grant_services.grant_approve(grant=grant, actor=twin)
+    report = rollout_services.report_submit(
+        actor=UserFactory(username="petugas.c", role=Role.REGENCY_OFFICER, regency_id="18.01"),
+        item=rollout_services.ReportInput(
+            village=villages[0],
+            pillar1=PillarStatus.LIVE,
+            pillar2=PillarStatus.IN_PROGRESS,
+            pillar3=PillarStatus.NOT_STARTED,
+            signal=Signal.G4,
+            signal_sufficient=True,
+        ),
+    )
+    rollout_services.report_verify(report=report, actor=twin)
+    client.force_login(auditor)
+
+    for trail in ("grants", "reports"):
+        staff_rows = rows(client, trail=trail, actor=province_staff.username.upper())  # any spelling of it
+        twin_rows = rows(client, trail=trail, actor=twin.username)
+        assert staff_rows and {row[1] for row in staff_rows} == {province_staff.username}, trail
+        assert twin_rows and {row[1] for row in twin_rows} == {twin.username}, trail

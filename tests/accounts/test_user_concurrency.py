@@ -25,6 +25,33 @@ def test_two_admins_creating_the_same_username_get_one_account_and_one_clear_ref
     assert AuditEntry.objects.filter(action=AuditAction.USER_CREATED).count() == 1
 
 
+def test_admins_creating_spellings_of_one_username_at_once_get_one_account(province_admin):
+    spellings = [
+        "petugas.kembar",
+        "PETUGAS.KEMBAR",
+        "Petugas.Kembar",
+        "\uff30\uff25\uff34\uff35\uff27\uff21\uff33.kembar",
+    ]
+    calls = [
+        (
+            lambda username=username: services.user_create(
+                actor=province_admin,
+                data=services.UserInput(username=username, role=Role.AUDITOR),
+                password="Kata-Sandi-Baru-2024",
+            )
+        )
+        for username in spellings
+    ]
+
+    results, errors = run_together(calls)
+
+    assert len(results) == 1
+    assert len(errors) == 3 and all(isinstance(error, ApplicationError) for error in errors)
+    assert all("username" in error.fields for error in errors)
+    assert User.objects.with_username("petugas.kembar").count() == 1
+    assert AuditEntry.objects.filter(action=AuditAction.USER_CREATED).count() == 1
+
+
 def test_concurrent_role_changes_each_leave_an_audit_entry_matching_the_final_state(province_admin, officer_a):
     roles = [Role.AUDITOR, Role.PROVINCE_STAFF, Role.AUDITOR, Role.PROVINCE_STAFF]
     calls = [

@@ -38,6 +38,7 @@ from grants.models import Allocation, Grant
 from grants.services import GRANT_UNIT_AMOUNT
 from grants.templatetags.rupiah import rupiah
 from rollout.models import ProgressReport, ReportStatus, VillageStatus
+from tests.conftest import PASSWORD
 from tests.smartvillage.conftest import SECRET_B, World
 from tests.smartvillage.test_url_access import walk
 
@@ -154,6 +155,8 @@ def _today() -> str:
     return timezone.localdate().isoformat()
 
 
+NEW_PASSWORD = "Sandi-Baru-Uji-2024"
+PASSWORD_CHANGE = {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
 # Bodies: valid, so the status shows the permission (a permitted role succeeds; nobody else writes).
 REPORT_FIELDS = {"pillar1": "live", "pillar2": "in_progress", "pillar3": "not_started", "signal": "4g"}
 REPORT_FORM = {**REPORT_FIELDS, "signal_sufficient": "on"}
@@ -428,7 +431,14 @@ TABLE: dict[str, Route] = {
             lists=True,
         ),
         api("paid-not-live", plain(), get=READ_ANY, lists=True),
-        # --- accounts: user management (province admins) and the audit trail (auditors and admins) ---
+        # --- accounts: the own password (everyone signed in), user management (province admins) and
+        # the audit trail (auditors and admins) ---
+        page(
+            "accounts:password-change",
+            plain(body=lambda w: PASSWORD_CHANGE),
+            get=READ_ANY,
+            post=(ANON, 302, 302, 302, 302, 302),
+        ),
         page("accounts:users", plain(), get=ADMIN_ONLY),
         page("accounts:user-new", plain(body=lambda w: NEW_ACCOUNT), get=ADMIN_ONLY, post=ADMIN_ONLY_SAVED),
         page(
