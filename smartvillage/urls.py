@@ -44,4 +44,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+# JSON under /api/, pages in the portal's layout elsewhere (smartvillage/errors.py).
+handler400 = "smartvillage.errors.bad_request"
+handler403 = "smartvillage.errors.permission_denied"
 handler404 = "smartvillage.errors.not_found"
+handler500 = "smartvillage.errors.server_error"
