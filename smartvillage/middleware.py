@@ -8,6 +8,8 @@ from django.http.multipartparser import MultiPartParserError
 from django.middleware.locale import LocaleMiddleware
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.cache import patch_cache_control
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from smartvillage.errors import error_response, is_api_request, malformed_message, too_large_message
@@ -107,6 +109,32 @@ class InputGuardMiddleware:
     @staticmethod
     def _pairs(query: QueryDict):
         return ((key, value) for key, values in query.lists() for value in values)
+
+
+class PrivateCacheMiddleware:
+    """Answers to a signed-in request (session or API token) are `Cache-Control: private, no-store`,
+    so a shared computer's browser (or a proxy) keeps no copy of one officer's pages, exports or
+    API answers for the next person. A view that sets its own Cache-Control keeps it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if _signed_in(request) and not response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+def _signed_in(request) -> bool:
+    """Whether `request` carries a user's credentials, decided without a query (the answer may be the
+    503 of a lost database): a session cookie, an Authorization header, or a user an API view
+    authenticated (DRF sets it on the request; forcing the lazy session user would query)."""
+    if settings.SESSION_COOKIE_NAME in request.COOKIES or "HTTP_AUTHORIZATION" in request.META:
+        return True
+    user = getattr(request, "user", None)
+    return user is not None and not isinstance(user, SimpleLazyObject) and user.is_authenticated
 
 
 class DatabaseUnavailableMiddleware:
