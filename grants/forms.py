@@ -29,8 +29,12 @@ class RupiahField(forms.CharField):
         if text in self.empty_values:
             return None
         digits = re.sub(r"^rp\.?\s*", "", text.strip().lower()).replace(".", "").replace(" ", "")
-        if not digits.isdigit():
+        # The digits 0-9 only: str.isdigit() also takes superscripts (which int() then refuses, a
+        # 500) and Arabic-Indic or full-width digits (which int() reads as an amount).
+        if not (digits.isascii() and digits.isdigit()):
             raise ValidationError(self.error_messages["invalid"], code="invalid")
+        if len(digits) > len(str(MAX_AMOUNT)):  # and too long for int() past 4,300 digits
+            raise ValidationError(self.error_messages["too_large"], code="too_large")
         amount = int(digits)
         if amount > MAX_AMOUNT:
             raise ValidationError(self.error_messages["too_large"], code="too_large")

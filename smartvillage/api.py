@@ -15,6 +15,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 # SQL's OFFSET is a BIGINT: a page number beyond it names no rows (and would be a database error).
 MAX_OFFSET = 2**63 - 1
+MAX_DIGITS = len(str(MAX_OFFSET))  # a longer page number is past any end (and too long for int())
 
 
 class Pagination(PageNumberPagination):
@@ -72,11 +73,11 @@ class Pagination(PageNumberPagination):
             raise exceptions.ValidationError({self.count_query_param: exc.detail}) from exc
 
     def _valid_page_number(self, number) -> int:
-        # As Django's Paginator: an integer from 1; anything else is an unknown page.
-        try:
-            number = int(number)
-        except (TypeError, ValueError):
-            raise exceptions.NotFound(self.invalid_page_message) from None
+        # As Django's Paginator: an integer from 1, in the digits 0-9 (int() would read "٢" as 2);
+        # anything else is an unknown page.
+        if isinstance(number, str) and not (number.isascii() and number.isdigit() and len(number) <= MAX_DIGITS):
+            raise exceptions.NotFound(self.invalid_page_message)
+        number = int(number)
         if number < 1:
             raise exceptions.NotFound(self.invalid_page_message)
         return number

@@ -5,6 +5,7 @@ import io
 from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
 from openpyxl import Workbook
 
 EXPORT_FORMATS = ("csv", "xlsx")
@@ -47,4 +48,6 @@ def export_response(
         # The BOM lets Excel open the UTF-8 file with the right encoding.
         response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.{"xlsx" if file_format == "xlsx" else "csv"}"'
+    # An export is officers' data: no copy in a shared computer's browser cache (nor a proxy's).
+    patch_cache_control(response, private=True, no_store=True)
     return response

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from accounts.models import IdempotencyKey
 from smartvillage.errors import ApplicationError
+from smartvillage.input import input_refusal
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -47,6 +48,8 @@ def idempotent(request: Request, operation: Callable[[], Response]) -> Response:
         return operation()
     if len(key) > MAX_KEY_LENGTH:
         raise ApplicationError("Invalid Idempotency-Key.", fields={HEADER: [f"At most {MAX_KEY_LENGTH} characters."]})
+    if problem := input_refusal(key):  # a header is input too: a NUL in the key failed its INSERT (500)
+        raise ApplicationError("Invalid Idempotency-Key.", fields={HEADER: [problem]})
     fingerprint = _fingerprint(request)
     with transaction.atomic():
         try:

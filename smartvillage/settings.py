@@ -59,9 +59,12 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "smartvillage.middleware.PortalLocaleMiddleware",
+    "smartvillage.middleware.ApiErrorsAsJsonMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "smartvillage.middleware.InputGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "smartvillage.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -216,8 +219,12 @@ REST_FRAMEWORK = {
     # identifies clients by the same trusted-proxy rule (DRF trusts X-Forwarded-For unless this is set).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "EXCEPTION_HANDLER": "smartvillage.errors.exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
-    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    # JSON only, in every mode: what `make run` answers is what integrations get (errors included);
+    # the API is browsed in Swagger UI at /api/docs/.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON and form bodies, which smartvillage.middleware.InputGuardMiddleware checks before any view
+    # (no multipart: the API takes no files).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lampung Smart Village API",

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import TokenObtainView, TokenRevokeView
@@ -40,8 +41,18 @@ urlpatterns = [
     path("api/v1/adoption/history/", AdoptionHistoryView.as_view(), name="adoption-history"),
     path("api/v1/paid-not-live/", PaidNotLiveView.as_view(), name="paid-not-live"),
     path("api/v1/", include(router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Public on purpose: the API's contract (paths, fields, error shapes) is no secret, and integrators
+    # read it before they have an account. Read-only, built from code: no row of the database.
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny]), name="api-schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", permission_classes=[AllowAny]),
+        name="api-docs",
+    ),
 ]
 
+# JSON under /api/, pages in the portal's layout elsewhere (smartvillage/errors.py).
+handler400 = "smartvillage.errors.bad_request"
+handler403 = "smartvillage.errors.permission_denied"
 handler404 = "smartvillage.errors.not_found"
+handler500 = "smartvillage.errors.server_error"
