@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from smartvillage.db import AppendOnlyModel
+
 
 class PillarStatus(models.TextChoices):
     NOT_STARTED = "not_started", _("Not started")
@@ -115,8 +117,11 @@ class ReportStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-class ProgressReport(RolloutFields):
-    """An officer's statement of a village's progress. Its content never changes; only its review is set, once."""
+class ProgressReport(RolloutFields, AppendOnlyModel):
+    """An officer's statement of a village's progress. Its content never changes; only its review is set, once
+    (refused otherwise here and, on PostgreSQL, by triggers)."""
+
+    settable_once = ("status", "reviewed_by", "reviewed_at", "rejection_reason", "superseded")
 
     village = models.ForeignKey(
         "villages.Village", on_delete=models.PROTECT, related_name="reports", verbose_name=_("village")
