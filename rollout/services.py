@@ -1,7 +1,8 @@
 """Every write to the rollout state, and the programme's definition of an adopted smart village.
 
 - Officers submit progress reports (one, or a district's bulk: all or nothing).
-- Province staff verify or reject them; only a verified report changes a village's status.
+- Province staff verify or reject them, never their own; only a verified report changes a village's
+  status, and only if it describes a later time than the report in place (`ProgressReport.DESCRIBED_AT`).
 - Province staff may correct a status directly: recorded as a verified correction report.
 - `adoption_recompute` writes the day's AdoptionSnapshot rows from aggregate SQL.
 """
