@@ -167,6 +167,7 @@ def prepare(*, path: Path, regencies: list[str] | None, secret_key: str, directo
 
     from accounts.models import Role, User
     from bench.core import _grants_generate, _state_generate
+    from grants import services as grant_services
     from grants.models import Grant
     from rollout.models import ProgressReport, ReportStatus
     from rollout.services import adoption_recompute
@@ -248,8 +249,12 @@ def prepare(*, path: Path, regencies: list[str] | None, secret_key: str, directo
     return World(
         allocation=allocation.pk,
         province=province.code,
-        # Yesterday: a transfer date in the future is refused, and the run may cross midnight.
-        transfer_date=(timezone.localdate() - datetime.timedelta(days=1)).isoformat(),
+        # The latest date the allocation's fiscal year accepts, at most yesterday: a transfer date in
+        # the future is refused, and the run may cross midnight.
+        transfer_date=min(
+            grant_services.transfer_window(allocation.fiscal_year)[1],
+            timezone.localdate() - datetime.timedelta(days=1),
+        ).isoformat(),
         session_cookie=settings.SESSION_COOKIE_NAME,
         admins=actors(admins),
         staff=actors(staff),

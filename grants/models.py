@@ -91,7 +91,10 @@ class Disbursement(models.Model):
     allocation = models.ForeignKey(
         Allocation, on_delete=models.PROTECT, related_name="disbursements", verbose_name=_("allocation")
     )
+    # As typed, for display; `reference_key` is its canonical form (grants.services.reference_key),
+    # unique within the allocation, so a reference written another way is not a second transfer.
     reference = models.CharField(_("transfer reference (SP2D)"), max_length=100)
+    reference_key = models.CharField(_("transfer reference, canonical form"), max_length=100, editable=False)
     transfer_date = models.DateField(_("transfer date"))
     amount = models.BigIntegerField(_("amount (Rp)"))
     created_by = models.ForeignKey(
@@ -103,7 +106,7 @@ class Disbursement(models.Model):
         verbose_name = _("disbursement")
         verbose_name_plural = _("disbursements")
         constraints = [
-            models.UniqueConstraint(fields=["allocation", "reference"], name="disbursement_reference_unique"),
+            models.UniqueConstraint(fields=["allocation", "reference_key"], name="disbursement_reference_key_unique"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="disbursement_amount_positive"),
         ]
 

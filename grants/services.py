@@ -14,12 +14,14 @@ allocation, and an allocation that can never be over-committed.
 from __future__ import annotations
 
 import datetime
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditAction, User
@@ -60,6 +62,11 @@ ALLOCATION_FIELDS = ("province", "fiscal_year", "funding_source", "legal_basis",
 
 MAX_AMOUNT = 10**15  # far above any APBD; keeps absurd input out of BIGINT arithmetic
 
+REFERENCE_MAX_LENGTH = 100  # the reference as typed and its canonical form (Disbursement fields)
+
+# (month, day) of the year after the fiscal year until which a late transfer may be dated.
+LATE_TRANSFER_UNTIL = (3, 31)
+
 
 @dataclass(frozen=True)
 class PlanResult:
@@ -80,11 +87,50 @@ def _positive_amount(value: object, field: str) -> int:
     return value
 
 
+# Characters that show nothing beyond the format characters (Unicode category Cf, e.g. zero-width
+# spaces, joiners, the byte-order mark, direction marks, the soft hyphen): Unicode's other default
+# ignorable code points (fillers, variation selectors, tags).
+INVISIBLE_RANGES = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0xE0000, 0xE0FFF),
+)
+
+
+def _invisible(character: str) -> bool:
+    if unicodedata.category(character) == "Cf":
+        return True
+    point = ord(character)
+    return any(first <= point <= last for first, last in INVISIBLE_RANGES)
+
+
+def reference_key(value: str) -> str:
+    """The canonical form of an SP2D reference: two references with the same form are the same transfer.
+
+    Compatibility forms folded (NFKC: full-width letters, no-break spaces), invisible characters
+    removed, letter case folded, whitespace of any kind trimmed and collapsed to one space. Unique
+    per allocation in the database (`Disbursement.reference_key`).
+    """
+    text = unicodedata.normalize("NFKC", value)
+    text = "".join(character for character in text if not _invisible(character))
+    # Case folding can leave a string that is no longer in NFKC (e.g. a dotted capital I).
+    text = unicodedata.normalize("NFKC", text.casefold())
+    return " ".join(text.split())
+
+
 def _reference(value: str, field: str = "reference") -> str:
+    """A transfer or deposit reference as typed (surrounding whitespace trimmed), refused when it shows nothing."""
     reference = (value or "").strip()
-    if not reference:
+    if not reference_key(reference):
         raise ApplicationError(_("A transfer reference is required."), fields={field: [_("This field is required.")]})
-    if len(reference) > 100:
+    if len(reference) > REFERENCE_MAX_LENGTH or len(reference_key(reference)) > REFERENCE_MAX_LENGTH:
         raise ApplicationError(_("Invalid reference."), fields={field: [_("At most 100 characters.")]})
     return reference
 
@@ -92,6 +138,33 @@ def _reference(value: str, field: str = "reference") -> str:
 def _past_date(value: datetime.date, field: str) -> datetime.date:
     if value > timezone.localdate():
         raise ApplicationError(_("Invalid date."), fields={field: [_("The date cannot be in the future.")]})
+    return value
+
+
+def transfer_window(fiscal_year: int) -> tuple[datetime.date, datetime.date]:
+    """The dates a transfer (SP2D) of an allocation of `fiscal_year` may carry, first and last.
+
+    The APBD's year runs from January to December and its transfers are made within it; one of the
+    year's transfers recorded late may carry a date up to the end of the next year's first quarter.
+    Never a date in the future (the last day is at most today).
+    """
+    late_until = datetime.date(fiscal_year + 1, LATE_TRANSFER_UNTIL[0], LATE_TRANSFER_UNTIL[1])
+    return datetime.date(fiscal_year, 1, 1), min(late_until, timezone.localdate())
+
+
+def _transfer_date(value: datetime.date, fiscal_year: int) -> datetime.date:
+    value = _past_date(value, "transfer_date")
+    first, last = transfer_window(fiscal_year)
+    if last < first:
+        message = _("Fiscal year %(year)s has not begun: no transfer of it can be dated yet.") % {"year": fiscal_year}
+        raise ApplicationError(_("Invalid date."), fields={"transfer_date": [message]})
+    if not first <= value <= last:
+        message = _("A transfer of fiscal year %(year)s is dated from %(first)s to %(last)s.") % {
+            "year": fiscal_year,
+            "first": date_format(first, "j F Y"),
+            "last": date_format(last, "j F Y"),
+        }
+        raise ApplicationError(_("Invalid date."), fields={"transfer_date": [message]})
     return value
 
 
@@ -453,22 +526,31 @@ def _disburse(
 ) -> list[Grant]:
     _refuse_ineligible(grants, GrantAction.DISBURSE)
     reference = _reference(reference)
-    transfer_date = _past_date(transfer_date, "transfer_date")
+    key = reference_key(reference)
     allocation_id = grants[0].allocation_id
+    fiscal_year = Allocation.objects.values_list("fiscal_year", flat=True).get(pk=allocation_id)
+    transfer_date = _transfer_date(transfer_date, fiscal_year)
     try:
         # Savepoint: a duplicate reference must not poison the outer transaction.
         with transaction.atomic():
             disbursement = Disbursement.objects.create(
                 allocation_id=allocation_id,
                 reference=reference,
+                reference_key=key,
                 transfer_date=transfer_date,
                 amount=sum(grant.amount for grant in grants),
                 created_by=actor,
             )
     except IntegrityError:
+        # Named as first written, so that a reference written another way is recognised.
+        used = (
+            Disbursement.objects.filter(allocation_id=allocation_id, reference_key=key)
+            .values_list("reference", flat=True)
+            .first()
+        )
         raise ApplicationError(
             _("This transfer reference is already used in this allocation."),
-            fields={"reference": [_("Reference %(reference)s is already used.") % {"reference": reference}]},
+            fields={"reference": [_("Reference %(reference)s is already used.") % {"reference": used or reference}]},
         ) from None
     _move(grants, GrantAction.DISBURSE, disbursement=disbursement)
     _record(

@@ -111,6 +111,7 @@ class ReportOutputSerializer(serializers.ModelSerializer):
             "reviewed_by",
             "reviewed_at",
             "rejection_reason",
+            "superseded",
         ]
 
 

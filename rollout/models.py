@@ -5,10 +5,16 @@
 staff verify; `AdoptionSnapshot` holds the recomputed figures per day and unit.
 """
 
+import datetime
+import sys
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from smartvillage.db import AppendOnlyModel
 
 
 class PillarStatus(models.TextChoices):
@@ -111,8 +117,11 @@ class ReportStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-class ProgressReport(RolloutFields):
-    """An officer's statement of a village's progress. Its content never changes; only its review is set, once."""
+class ProgressReport(RolloutFields, AppendOnlyModel):
+    """An officer's statement of a village's progress. Its content never changes; only its review is set, once
+    (refused otherwise here and, on PostgreSQL, by triggers)."""
+
+    settable_once = ("status", "reviewed_by", "reviewed_at", "rejection_reason", "superseded")
 
     village = models.ForeignKey(
         "villages.Village", on_delete=models.PROTECT, related_name="reports", verbose_name=_("village")
@@ -138,6 +147,21 @@ class ProgressReport(RolloutFields):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    # Set with the review, once: verified while a report describing a later time was already the
+    # village's status, so this one is recorded but the newer one stays in place.
+    superseded = models.BooleanField(
+        _("a newer report was already in place"),
+        default=False,
+        help_text=_(
+            "Verified while a report describing a later time was already the village's status: "
+            "recorded, and the newer report stays in place."
+        ),
+    )
+
+    # The time a report describes: its state held then. A village's status follows the report
+    # describing the latest time (ties: the later submission), never the order of review; each
+    # pillar's "since" date is this time's day. One name, so that the time can change in one place.
+    DESCRIBED_AT = "submitted_at"
 
     class Meta:
         verbose_name = _("progress report")
@@ -154,10 +178,29 @@ class ProgressReport(RolloutFields):
                 condition=~Q(status=ReportStatus.REJECTED) | ~Q(rejection_reason=""),
                 name="report_rejection_has_reason",
             ),
+            models.CheckConstraint(
+                condition=Q(superseded=False) | Q(status=ReportStatus.VERIFIED),
+                name="report_superseded_only_if_verified",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.village_id} {self.submitted_at:%Y-%m-%d} {self.status}"
+
+    @property
+    def described_at(self) -> datetime.datetime:
+        return getattr(self, self.DESCRIBED_AT)
+
+    @property
+    def recency(self) -> tuple[datetime.datetime, int]:
+        """How a village's reports order in time: the time described, then the submission (one not yet saved last)."""
+        return (self.described_at, self.pk if self.pk is not None else sys.maxsize)
+
+    def get_outcome_display(self) -> str:
+        """The review as shown in a report's history: the status, and whether a newer report stayed in place."""
+        if self.superseded:
+            return gettext("Verified; a newer report is in place")
+        return self.get_status_display()
 
 
 class SnapshotLevel(models.TextChoices):

@@ -1,7 +1,8 @@
 """Every write to the rollout state, and the programme's definition of an adopted smart village.
 
 - Officers submit progress reports (one, or a district's bulk: all or nothing).
-- Province staff verify or reject them; only a verified report changes a village's status.
+- Province staff verify or reject them, never their own; only a verified report changes a village's
+  status, and only if it describes a later time than the report in place (`ProgressReport.DESCRIBED_AT`).
 - Province staff may correct a status directly: recorded as a verified correction report.
 - `adoption_recompute` writes the day's AdoptionSnapshot rows from aggregate SQL.
 """
@@ -12,6 +13,7 @@ import datetime
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -158,14 +160,25 @@ def reports_submit_bulk(*, actor: User, district: District, items: Sequence[Repo
     return ProgressReport.objects.bulk_create(_new_report(item, actor, now) for item in items)
 
 
-def _apply(report: ProgressReport, today: datetime.date) -> None:
+def _lock_status(village_id: str) -> VillageStatus:
+    """The village's status row, locked: its reports are then decided and applied one at a time."""
+    status, _created = VillageStatus.objects.select_for_update().get_or_create(village_id=village_id)
+    return status
+
+
+def _superseded(status: VillageStatus, report: ProgressReport) -> bool:
+    """Whether the report in place describes a later time than `report`, which then must not replace it."""
+    in_place = status.last_report
+    return in_place is not None and in_place.recency > report.recency
+
+
+def _apply(report: ProgressReport, status: VillageStatus, today: datetime.date) -> None:
     """Make a verified report the village's current status; each pillar keeps the date it last changed."""
-    status, _created = VillageStatus.objects.select_for_update().get_or_create(village_id=report.village_id)
     for pillar in ("pillar1", "pillar2", "pillar3"):
         new = getattr(report, pillar)
         if getattr(status, pillar) != new or getattr(status, f"{pillar}_since") is None:
             setattr(status, pillar, new)
-            setattr(status, f"{pillar}_since", timezone.localdate(report.submitted_at))
+            setattr(status, f"{pillar}_since", timezone.localdate(report.described_at))
     for name in ("signal", "signal_sufficient", "blocker", "blocker_note"):
         setattr(status, name, getattr(report, name))
     status.last_report = report
@@ -173,11 +186,23 @@ def _apply(report: ProgressReport, today: datetime.date) -> None:
     status.save()
 
 
-def _decide(report: ProgressReport, actor: User, to_status: str, reason: str = "") -> ProgressReport:
+class ReviewRefused(ApplicationError):
+    """The actor may not review this report (403), whatever their role."""
+
+    http_status = HTTPStatus.FORBIDDEN
+
+
+def _decide(
+    report: ProgressReport, actor: User, to_status: str, *, reason: str = "", superseded: bool = False
+) -> ProgressReport:
+    # Four eyes: a report is reviewed by someone other than its author. Decided by identity, not by
+    # role, so it holds for an officer later made province staff.
+    if report.submitted_by_id == actor.pk:
+        raise ReviewRefused(_("You submitted this report; another reviewer must verify or reject it."))
     now = timezone.now()
     # Guarded update: only an awaiting report is decided, once, whoever clicks first.
     decided = ProgressReport.objects.filter(pk=report.pk, status=ReportStatus.AWAITING).update(
-        status=to_status, reviewed_by=actor, reviewed_at=now, rejection_reason=reason
+        status=to_status, reviewed_by=actor, reviewed_at=now, rejection_reason=reason, superseded=superseded
     )
     if not decided:
         raise TransitionRefused(_("This report was already verified or rejected."))
@@ -187,9 +212,17 @@ def _decide(report: ProgressReport, actor: User, to_status: str, reason: str = "
 
 @transaction.atomic
 def report_verify(*, report: ProgressReport, actor: User) -> ProgressReport:
-    """Accept a report: it becomes the village's current status; adoption is recomputed soon after."""
-    report = _decide(report, actor, ReportStatus.VERIFIED)
-    _apply(report, timezone.localdate())
+    """Accept a report: it becomes the village's current status, unless a report describing a later
+    time is already in place; then it is recorded as verified and superseded, and the status stays.
+    Adoption is recomputed soon after.
+    """
+    # The status is locked before the report is decided, so each verification compares with the
+    # report really in place, whatever the order in which staff verify.
+    status = _lock_status(report.village_id)
+    superseded = _superseded(status, report)
+    report = _decide(report, actor, ReportStatus.VERIFIED, superseded=superseded)
+    if not superseded:
+        _apply(report, status, timezone.localdate())
     transaction.on_commit(adoption_recompute_request)
     return report
 
@@ -199,7 +232,7 @@ def report_reject(*, report: ProgressReport, actor: User, reason: str) -> Progre
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("A reason is required."), fields={"reason": [_("Say why the report is rejected.")]})
-    return _decide(report, actor, ReportStatus.REJECTED, reason)
+    return _decide(report, actor, ReportStatus.REJECTED, reason=reason)
 
 
 @transaction.atomic
@@ -209,11 +242,14 @@ def status_correct(*, actor: User, item: ReportInput) -> ProgressReport:
     if errors:
         raise ApplicationError(_("The correction is not valid."), fields=errors)
     now = timezone.now()
+    status = _lock_status(item.village.pk)
     report = _new_report(
         item, actor, now, is_correction=True, status=ReportStatus.VERIFIED, reviewed_by=actor, reviewed_at=now
     )
+    report.superseded = _superseded(status, report)
     report.save()
-    _apply(report, timezone.localdate())
+    if not report.superseded:
+        _apply(report, status, timezone.localdate())
     transaction.on_commit(adoption_recompute_request)
     return report
 

@@ -57,7 +57,10 @@ def history(allocation, province_admin, province_staff, officer_a, ro_input):
     grant = grant_services.grant_plan(allocation=allocation, village=villages[0], actor=province_staff)
     grant = grant_services.grant_approve(grant=grant, actor=province_staff)
     grant_services.grant_disburse(
-        grant=grant, actor=province_staff, reference="SP2D-0001", transfer_date=timezone.localdate()
+        grant=grant,
+        actor=province_staff,
+        reference="SP2D-0001",
+        transfer_date=grant_services.transfer_window(allocation.fiscal_year)[1],  # the latest date it accepts
     )
     report = rollout_services.report_submit(actor=officer_a, item=ro_input(villages[0]))
     rollout_services.report_verify(report=report, actor=province_staff)

@@ -21,7 +21,8 @@ from tests.factories import DistrictFactory, RegencyFactory, UserFactory, Villag
 from villages.models import Province, Village
 
 UNIT = services.GRANT_UNIT_AMOUNT
-FISCAL_YEAR = 2026
+# This year's allocation: a transfer dated today falls within its fiscal year (services.transfer_window).
+FISCAL_YEAR = timezone.localdate().year
 
 # Each state a helper can produce, and the services that lead there from nothing.
 STATES = ("planned", "approved", "disbursed", "accounted", "closed", "returned", "cancelled")
@@ -127,7 +128,10 @@ class GrantMaker:
         if state == "approved":
             return grant
         grant = services.grant_disburse(
-            grant=grant, actor=self.actor, reference=next_reference(), transfer_date=timezone.localdate()
+            grant=grant,
+            actor=self.actor,
+            reference=next_reference(),
+            transfer_date=services.transfer_window(allocation.fiscal_year)[1],  # the latest date it accepts
         )
         if state == "disbursed":
             return grant

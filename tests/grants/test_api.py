@@ -68,8 +68,9 @@ def _regency(code: str):
     return Province.objects.get(code="18").regencies.get(code=code)
 
 
-def _today() -> str:
-    return timezone.localdate().isoformat()
+def _transfer_date() -> str:
+    """The latest transfer date the 2026 allocation accepts: today, until its late first quarter ends."""
+    return services.transfer_window(2026)[1].isoformat()
 
 
 def _approved(grant: Grant, actor) -> Grant:
@@ -81,7 +82,7 @@ def _disbursed(grant: Grant, actor, reference: str | None = None) -> Grant:
         grant=_approved(grant, actor),
         actor=actor,
         reference=reference or f"SP2D/{grant.pk}/2026",
-        transfer_date=timezone.localdate(),
+        transfer_date=datetime.date.fromisoformat(_transfer_date()),
     )
 
 
@@ -319,7 +320,7 @@ def test_it_shows_a_grant_with_its_events(api_client, auditor, province_admin, p
 
     assert body["status"] == GrantStatus.DISBURSED
     assert body["transfer_reference"] == "SP2D/0042/2026"
-    assert body["transfer_date"] == _today()
+    assert body["transfer_date"] == _transfer_date()
     events = [{key: value for key, value in event.items() if key != "created_at"} for event in body["events"]]
     assert events == [
         {
@@ -417,14 +418,14 @@ def test_it_disburses_an_approved_grant(api_client, province_staff, api_grant):
     api_client.force_authenticate(province_staff)
 
     response = _post(
-        api_client, _action(api_grant, "disburse"), {"reference": "SP2D/0007/2026", "transfer_date": _today()}
+        api_client, _action(api_grant, "disburse"), {"reference": "SP2D/0007/2026", "transfer_date": _transfer_date()}
     )
 
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == GrantStatus.DISBURSED
     assert body["transfer_reference"] == "SP2D/0007/2026"
-    assert body["transfer_date"] == _today()
+    assert body["transfer_date"] == _transfer_date()
     disbursement = Disbursement.objects.get()
     assert (disbursement.reference, disbursement.amount, disbursement.created_by) == (
         "SP2D/0007/2026",
@@ -555,7 +556,7 @@ def test_it_rejects_a_transfer_reference_used_before_in_the_allocation(api_clien
     api_client.force_authenticate(province_staff)
 
     response = _post(
-        api_client, _action(second, "disburse"), {"reference": "SP2D/0001/2026", "transfer_date": _today()}
+        api_client, _action(second, "disburse"), {"reference": "SP2D/0001/2026", "transfer_date": _transfer_date()}
     )
 
     _assert_field_error(response, "reference")
@@ -1014,7 +1015,7 @@ def test_it_batch_disburses_the_approved_grants_with_one_transfer(api_client, pr
     response = _post(
         api_client,
         _batch(api_allocation, "disburse"),
-        {"regency": "18.01", "reference": "SP2D/LS/2026", "transfer_date": _today()},
+        {"regency": "18.01", "reference": "SP2D/LS/2026", "transfer_date": _transfer_date()},
     )
 
     assert response.status_code == 200
@@ -1110,7 +1111,12 @@ def test_it_moves_no_money_when_a_batch_disbursement_has_one_unapproved_grant(
     response = _post(
         api_client,
         _batch(api_allocation, "disburse"),
-        {"regency": "18.01", "grant_ids": [g.pk for g in grants_a], "reference": "SP2D/X", "transfer_date": _today()},
+        {
+            "regency": "18.01",
+            "grant_ids": [g.pk for g in grants_a],
+            "reference": "SP2D/X",
+            "transfer_date": _transfer_date(),
+        },
     )
 
     assert response.status_code == 409
@@ -1124,7 +1130,7 @@ def test_it_refuses_a_batch_with_nothing_eligible_with_409(api_client, province_
     response = _post(
         api_client,
         _batch(api_allocation, "disburse"),
-        {"regency": "18.01", "reference": "SP2D/X", "transfer_date": _today()},
+        {"regency": "18.01", "reference": "SP2D/X", "transfer_date": _transfer_date()},
     )
 
     assert response.status_code == 409
@@ -1164,7 +1170,7 @@ def test_it_rejects_a_batch_in_a_regency_of_another_province_with_400(api_client
 
 
 def _disburse_body(reference: str = "SP2D/0100/2026") -> dict:
-    return {"reference": reference, "transfer_date": _today()}
+    return {"reference": reference, "transfer_date": _transfer_date()}
 
 
 def test_it_replays_the_first_response_to_a_repeated_request(api_client, province_staff, api_grant):

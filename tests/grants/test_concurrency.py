@@ -157,3 +157,39 @@ def test_it_pays_a_regency_batch_once_when_many_disburse_it_at_once(allocation, 
     for grant in in_a:
         assert GrantEvent.objects.filter(grant=grant, action=GrantAction.DISBURSE).count() == 1
     assert not Grant.objects.filter(village__regency=registry.regency_b, disbursement__isnull=False).exists()
+
+
+# One SP2D number, written as many ways as there are threads: case, spaces, tabs, no-break and
+# zero-width spaces, a byte-order mark, full-width forms.
+SAME_SP2D = [
+    "SP2D-0042/LS/2026",
+    "sp2d-0042/ls/2026",
+    " SP2D-0042/LS/2026\t",
+    "\u00a0SP2D-0042/LS/2026\u00a0",
+    "SP2D-\u200b0042/LS/2026",
+    "\ufeffSp2D-0042/Ls/2026",
+    "SP2D-0042/LS/2026\u200d",
+    "".join(chr(ord(character) + 0xFEE0) for character in "SP2D-0042/LS/2026"),
+]
+
+
+def test_it_pays_once_when_many_use_one_reference_written_different_ways_at_once(make_grant, staff):
+    grants = [make_grant("approved") for _ in SAME_SP2D]
+    today = timezone.localdate()
+
+    results, errors = run_together(
+        [
+            lambda grant=grant, reference=reference: services.grant_disburse(
+                grant=grant, actor=staff, reference=reference, transfer_date=today
+            )
+            for grant, reference in zip(grants, SAME_SP2D, strict=True)
+        ]
+    )
+
+    assert len(results) == 1
+    assert len(errors) == len(SAME_SP2D) - 1
+    assert all(isinstance(error, ApplicationError) and "reference" in error.fields for error in errors), errors
+    disbursement = Disbursement.objects.get()
+    assert disbursement.reference_key == "sp2d-0042/ls/2026"
+    assert Grant.objects.filter(disbursement__isnull=False).get().pk == results[0].pk
+    assert GrantEvent.objects.filter(action=GrantAction.DISBURSE).count() == 1

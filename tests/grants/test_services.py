@@ -617,17 +617,130 @@ def test_it_refuses_a_batch_paid_with_a_reference_already_used(make_grant, alloc
     assert snapshot(allocation) == before
 
 
-def test_it_accepts_the_same_reference_in_another_allocation(make_grant, make_allocation, staff, today):
+def test_it_accepts_the_same_reference_in_another_allocation(make_grant, make_allocation, staff):
+    # 1 January: within this year's allocation and within last year's late transfers.
+    new_year = datetime.date(FISCAL_YEAR, 1, 1)
     services.grant_disburse(
-        grant=make_grant("approved"), actor=staff, reference="SP2D-0001/LS/2026", transfer_date=today
+        grant=make_grant("approved"), actor=staff, reference="SP2D-0001/LS/2026", transfer_date=new_year
     )
-    next_year = make_allocation(fiscal_year=FISCAL_YEAR + 1)
-    grant = make_grant("approved", allocation=next_year)
+    last_year = make_allocation(fiscal_year=FISCAL_YEAR - 1)
+    grant = make_grant("approved", allocation=last_year)
 
-    paid = services.grant_disburse(grant=grant, actor=staff, reference="SP2D-0001/LS/2026", transfer_date=today)
+    paid = services.grant_disburse(grant=grant, actor=staff, reference="SP2D-0001/LS/2026", transfer_date=new_year)
 
     assert paid.status == GrantStatus.DISBURSED
     assert Disbursement.objects.filter(reference="SP2D-0001/LS/2026").count() == 2
+
+
+# The same SP2D number written another way: letter case, surrounding, repeated or other whitespace
+# (tabs, no-break and ideographic spaces), invisible characters, full-width forms.
+SP2D = "SP2D-0001/LS/2026"
+SAME_REFERENCE = {
+    "lower-case": "sp2d-0001/ls/2026",
+    "mixed-case": "Sp2d-0001/Ls/2026",
+    "surrounding-spaces": "  SP2D-0001/LS/2026 ",
+    "tabs-and-newline": "\tSP2D-0001/LS/2026\n",
+    "no-break-spaces": "\u00a0SP2D-0001/LS/2026\u00a0",
+    "zero-width-space-inside": "SP2D-0001/\u200bLS/2026",
+    "zero-width-joiner-and-non-joiner": "SP2D\u200d-0001/LS\u200c/2026",
+    "byte-order-mark": "\ufeffSP2D-0001/LS/2026",
+    "word-joiner": "SP2D-0001/LS/\u20602026",
+    "soft-hyphen": "SP2D-0001/L\u00adS/2026",
+    "left-to-right-mark": "\u200eSP2D-0001/LS/2026\u200f",
+    "hangul-filler": "SP2D-0001/LS/2026\u3164",
+    "variation-selector": "SP2D-0001/LS/2026\ufe0f",
+    "full-width": "".join(chr(ord(character) + 0xFEE0) for character in "SP2D-0001/LS/2026"),  # U+FF01...
+}
+SPACED = "SP2D 0001 LS 2026"
+SAME_SPACED_REFERENCE = {
+    "repeated-spaces": "SP2D  0001   LS 2026",
+    "tab-inside": "SP2D\t0001 LS\t2026",
+    "no-break-and-ideographic-spaces": "SP2D\u00a00001\u3000LS\u2003 2026",
+    "zero-width-space-beside-a-space": "SP2D \u200b0001 LS 2026",
+}
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [*[(SP2D, variant) for variant in SAME_REFERENCE.values()], *[(SPACED, v) for v in SAME_SPACED_REFERENCE.values()]],
+    ids=[*SAME_REFERENCE, *SAME_SPACED_REFERENCE],
+)
+def test_it_refuses_a_reference_written_another_way(make_grant, allocation, staff, snapshot, today, first, again):
+    services.grant_disburse(grant=make_grant("approved"), actor=staff, reference=first, transfer_date=today)
+    grant = make_grant("approved")
+    before = snapshot(allocation)
+
+    with pytest.raises(ApplicationError) as caught:
+        services.grant_disburse(grant=grant, actor=staff, reference=again, transfer_date=today)
+
+    assert caught.value.fields["reference"] == [f"Reference {first} is already used."]
+    assert snapshot(allocation) == before
+
+
+@pytest.mark.parametrize("again", list(SAME_REFERENCE.values())[:6], ids=list(SAME_REFERENCE)[:6])
+def test_it_refuses_a_batch_paid_with_a_reference_written_another_way(
+    make_grant, allocation, registry, staff, snapshot, today, again
+):
+    services.grant_disburse(
+        grant=make_grant("approved", regency=registry.regency_b), actor=staff, reference=SP2D, transfer_date=today
+    )
+    make_grant("approved", regency=registry.regency_a)
+    before = snapshot(allocation)
+
+    with pytest.raises(ApplicationError) as caught:
+        act_on_batch("disburse", allocation, registry.regency_a, staff, reference=again)
+
+    assert "reference" in caught.value.fields
+    assert snapshot(allocation) == before
+
+
+@pytest.mark.parametrize(
+    "other",
+    ["SP2D-0001/LS/2027", "SP2D-00001/LS/2026", "SP2D-0001/LS", "SP2D0001/LS/2026", "SP2D-0001 /LS/2026"],
+)
+def test_it_accepts_a_reference_that_differs_in_more_than_its_writing(make_grant, staff, today, other):
+    services.grant_disburse(grant=make_grant("approved"), actor=staff, reference=SP2D, transfer_date=today)
+
+    paid = services.grant_disburse(grant=make_grant("approved"), actor=staff, reference=other, transfer_date=today)
+
+    assert paid.disbursement.reference == other
+
+
+def test_it_keeps_the_reference_as_typed_and_its_canonical_form_beside_it(make_grant, staff, today):
+    paid = services.grant_disburse(
+        grant=make_grant("approved"), actor=staff, reference="  Sp2d\u200b-0001/LS  /2026\t", transfer_date=today
+    )
+
+    disbursement = Disbursement.objects.get(pk=paid.disbursement_id)
+    assert disbursement.reference == "Sp2d\u200b-0001/LS  /2026"
+    assert disbursement.reference_key == "sp2d-0001/ls /2026"
+    assert paid.events.get(action=GrantAction.DISBURSE).reference == "Sp2d\u200b-0001/LS  /2026"
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200b\u200d\ufeff", " \u2060 ", "\u00ad"])
+def test_it_refuses_a_reference_of_invisible_characters_only(make_grant, allocation, staff, snapshot, today, invisible):
+    grant = make_grant("approved")
+    before = snapshot(allocation)
+
+    with pytest.raises(ApplicationError) as caught:
+        services.grant_disburse(grant=grant, actor=staff, reference=invisible, transfer_date=today)
+
+    assert "reference" in caught.value.fields
+    assert snapshot(allocation) == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("SP2D-0001/LS/2026", "sp2d-0001/ls/2026"),
+        ("\u00a0SP2D\u200b-0001 \t LS\u3000\ufeff", "sp2d-0001 ls"),
+        ("\uff33\uff30\uff12\uff24/\u216b", "sp2d/xii"),  # full-width letters, the Roman numeral twelve
+        ("STRA\u1e9eE-\u00df", "strasse-ss"),  # capital and small sharp s
+        ("\u200b", ""),
+    ],
+)
+def test_the_canonical_form_of_a_reference(typed, canonical):
+    assert services.reference_key(typed) == canonical
 
 
 def test_it_refuses_a_transfer_date_in_the_future(make_grant, allocation, staff, snapshot, today):
@@ -645,12 +758,85 @@ def test_it_refuses_a_transfer_date_in_the_future(make_grant, allocation, staff,
 
 def test_it_accepts_a_transfer_date_in_the_past(make_grant, staff, today):
     grant = make_grant("approved")
+    earlier = max(today - datetime.timedelta(days=30), datetime.date(FISCAL_YEAR, 1, 1))
 
-    paid = services.grant_disburse(
-        grant=grant, actor=staff, reference="SP2D-1", transfer_date=today - datetime.timedelta(days=30)
+    paid = services.grant_disburse(grant=grant, actor=staff, reference="SP2D-1", transfer_date=earlier)
+
+    assert paid.disbursement.transfer_date == earlier
+
+
+# An allocation two years back: its whole window, fiscal year and late first quarter, is in the past.
+PAST_YEAR = FISCAL_YEAR - 2
+TRANSFER_DATES = {
+    "first-day-of-the-fiscal-year": (datetime.date(PAST_YEAR, 1, 1), True),
+    "last-day-of-the-fiscal-year": (datetime.date(PAST_YEAR, 12, 31), True),
+    "late-in-the-next-first-quarter": (datetime.date(PAST_YEAR + 1, 2, 28), True),
+    "last-day-for-a-late-transfer": (datetime.date(PAST_YEAR + 1, 3, 31), True),
+    "day-before-the-fiscal-year": (datetime.date(PAST_YEAR - 1, 12, 31), False),
+    "day-after-the-late-quarter": (datetime.date(PAST_YEAR + 1, 4, 1), False),
+    "a-year-late": (datetime.date(PAST_YEAR + 2, 1, 15), False),
+    "far-in-the-past": (datetime.date(1999, 1, 1), False),
+    "years-before": (datetime.date(PAST_YEAR - 10, 6, 1), False),
+}
+
+
+@pytest.mark.parametrize(("transfer_date", "accepted"), TRANSFER_DATES.values(), ids=TRANSFER_DATES)
+def test_it_accepts_a_transfer_date_only_within_the_allocations_fiscal_year_and_late_quarter(
+    make_grant, make_allocation, staff, snapshot, transfer_date, accepted
+):
+    allocation = make_allocation(fiscal_year=PAST_YEAR)
+    grant = make_grant("approved", allocation=allocation)
+    before = snapshot(allocation)
+
+    if accepted:
+        paid = services.grant_disburse(grant=grant, actor=staff, reference="SP2D-1", transfer_date=transfer_date)
+        assert paid.disbursement.transfer_date == transfer_date
+        return
+    with pytest.raises(ApplicationError) as caught:
+        services.grant_disburse(grant=grant, actor=staff, reference="SP2D-1", transfer_date=transfer_date)
+
+    assert caught.value.fields["transfer_date"] == [
+        f"A transfer of fiscal year {PAST_YEAR} is dated from 1 January {PAST_YEAR} to 31 March {PAST_YEAR + 1}."
+    ]
+    assert snapshot(allocation) == before
+
+
+def test_it_refuses_a_batch_dated_outside_the_fiscal_year(allocation, registry, staff, snapshot):
+    services.allocation_plan(allocation=allocation, actor=staff, regency=registry.regency_a)
+    services.grants_approve_batch(allocation=allocation, regency=registry.regency_a, actor=staff)
+    before = snapshot(allocation)
+
+    with pytest.raises(ApplicationError) as caught:
+        act_on_batch(
+            "disburse", allocation, registry.regency_a, staff, transfer_date=datetime.date(FISCAL_YEAR - 1, 12, 31)
+        )
+
+    assert "transfer_date" in caught.value.fields
+    assert snapshot(allocation) == before
+
+
+def test_it_refuses_any_transfer_date_for_an_allocation_of_a_year_to_come(make_allocation, make_grant, staff, today):
+    next_year = make_allocation(fiscal_year=FISCAL_YEAR + 1)
+    grant = make_grant("approved", allocation=next_year)
+
+    with pytest.raises(ApplicationError) as caught:
+        services.grant_disburse(grant=grant, actor=staff, reference="SP2D-1", transfer_date=today)
+    assert caught.value.fields["transfer_date"] == [
+        f"Fiscal year {FISCAL_YEAR + 1} has not begun: no transfer of it can be dated yet."
+    ]
+    with pytest.raises(ApplicationError) as caught:
+        services.grant_disburse(
+            grant=grant, actor=staff, reference="SP2D-1", transfer_date=datetime.date(FISCAL_YEAR + 1, 1, 1)
+        )
+    assert caught.value.fields["transfer_date"] == ["The date cannot be in the future."]
+
+
+def test_the_transfer_window_ends_today_within_the_fiscal_year(today):
+    assert services.transfer_window(today.year) == (datetime.date(today.year, 1, 1), today)
+    assert services.transfer_window(today.year - 5) == (
+        datetime.date(today.year - 5, 1, 1),
+        datetime.date(today.year - 4, 3, 31),
     )
-
-    assert paid.disbursement.transfer_date == today - datetime.timedelta(days=30)
 
 
 # --- batches per regency ------------------------------------------------------------------------

@@ -145,7 +145,13 @@ def test_a_second_run_updates_the_rows_as_the_level_by_level_way_writes_them(edg
     recompute(None)
     ro_clock.set(ro_clock.moment + datetime.timedelta(hours=2))
     VillageStatus.objects.filter(pillar1=STARTED).update(pillar1=LIVE, pillar1_since=TODAY, last_verified_on=TODAY)
-    ProgressReport.objects.filter(status=ReportStatus.AWAITING).delete()
+    # The awaiting reports are decided (reports are never deleted): none awaits any more.
+    ProgressReport.objects.filter(status=ReportStatus.AWAITING).update(
+        status=ReportStatus.REJECTED,
+        reviewed_by=UserFactory(username="staf.kedua"),
+        reviewed_at=ro_clock(),
+        rejection_reason="Kedaluwarsa.",
+    )
     written, updated, _sql = recompute(None)
     AdoptionSnapshot.objects.all().delete()
     levels_instead_of_rollup(monkeypatch)

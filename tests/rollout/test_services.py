@@ -7,6 +7,8 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from accounts.models import Role
+from accounts.services import UserInput, user_update
 from rollout import services
 from rollout.models import (
     AdoptionSnapshot,
@@ -254,6 +256,156 @@ def test_it_never_changes_a_reports_content(
     services.status_correct(actor=province_staff, item=ro_report_input(village, pillar1=PillarStatus.NOT_STARTED))
 
     assert content(report) == stated
+
+
+# --- nobody reviews their own report ------------------------------------------------------------
+
+
+@pytest.fixture
+def ro_promoted(officer_a, province_admin):
+    """officer_a, after the province administrator made them province staff (a real role change)."""
+
+    def promote():
+        return user_update(
+            actor=province_admin,
+            user=officer_a,
+            data=UserInput(username=officer_a.username, role=Role.PROVINCE_STAFF, regency=None),
+        )
+
+    return promote
+
+
+@pytest.mark.parametrize("decision", DECISIONS)
+def test_it_refuses_a_review_by_the_reports_author_after_a_role_change(
+    registry, officer_a, ro_promoted, ro_report_input, decision
+):
+    village = desa_of(registry.district_a1)[0]
+    report = services.report_submit(actor=officer_a, item=ro_report_input(village))
+    staff_now = ro_promoted()
+    assert staff_now.pk == officer_a.pk and staff_now.role == Role.PROVINCE_STAFF
+
+    with pytest.raises(ApplicationError) as refused:
+        DECISIONS[decision](report, staff_now)
+
+    assert refused.value.http_status == 403
+    report.refresh_from_db()
+    assert (report.status, report.reviewed_by) == (ReportStatus.AWAITING, None)
+    assert status_row(village) is None
+
+
+@pytest.mark.parametrize("decision", DECISIONS)
+def test_it_lets_another_reviewer_decide_the_promoted_authors_report(
+    registry, officer_a, ro_promoted, ro_report_input, province_staff, decision
+):
+    village = desa_of(registry.district_a1)[0]
+    report = services.report_submit(actor=officer_a, item=ro_report_input(village))
+    ro_promoted()
+
+    decided = DECISIONS[decision](report, province_staff)
+
+    assert decided.reviewed_by == province_staff
+
+
+# --- the status follows the most recent report, whatever the order of review ---------------------
+
+
+def test_it_keeps_the_newer_status_when_an_older_report_is_verified_after_it(
+    registry, ro_clock, ro_submitted, province_staff
+):
+    village = desa_of(registry.district_a1)[0]
+    older = ro_submitted(village, pillar1=PillarStatus.IN_PROGRESS, signal=Signal.G3)
+    ro_clock.set(ro_clock.moment + datetime.timedelta(days=7))
+    newer = ro_submitted(village, pillar1=PillarStatus.LIVE, signal=Signal.G4)
+    services.report_verify(report=newer, actor=province_staff)
+    in_place = status_row(village)
+    ro_clock.set(ro_clock.moment + datetime.timedelta(days=2))
+
+    services.report_verify(report=older, actor=province_staff)
+
+    assert status_row(village) == in_place
+    assert in_place["last_report_id"] == newer.pk
+    older.refresh_from_db()
+    assert (older.status, older.reviewed_by, older.superseded) == (ReportStatus.VERIFIED, province_staff, True)
+    newer.refresh_from_db()
+    assert (newer.status, newer.superseded) == (ReportStatus.VERIFIED, False)
+
+
+def test_it_applies_reports_verified_in_the_order_they_describe(registry, ro_clock, ro_submitted, province_staff):
+    village = desa_of(registry.district_a1)[0]
+    older = ro_submitted(village, pillar1=PillarStatus.IN_PROGRESS)
+    first_day = ro_clock.today()
+    ro_clock.set(ro_clock.moment + datetime.timedelta(days=7))
+    newer = ro_submitted(village, pillar1=PillarStatus.LIVE)
+
+    services.report_verify(report=older, actor=province_staff)
+    services.report_verify(report=newer, actor=province_staff)
+
+    status = VillageStatus.objects.get(village=village)
+    assert (status.last_report_id, status.pillar1, status.pillar1_since) == (
+        newer.pk,
+        PillarStatus.LIVE,
+        ro_clock.today(),
+    )
+    assert status.pillar2_since == first_day
+    assert not ProgressReport.objects.filter(superseded=True).exists()
+
+
+def test_it_orders_reports_describing_the_same_moment_by_submission(registry, ro_clock, ro_submitted, province_staff):
+    village = desa_of(registry.district_a1)[0]
+    first = ro_submitted(village, pillar1=PillarStatus.IN_PROGRESS)
+    second = ro_submitted(village, pillar1=PillarStatus.LIVE)
+    assert first.described_at == second.described_at
+
+    services.report_verify(report=second, actor=province_staff)
+    services.report_verify(report=first, actor=province_staff)
+
+    status = VillageStatus.objects.get(village=village)
+    assert (status.last_report_id, status.pillar1) == (second.pk, PillarStatus.LIVE)
+    assert ProgressReport.objects.get(pk=first.pk).superseded is True
+
+
+def test_it_dates_a_pillar_change_by_the_time_the_report_describes(registry, ro_clock, ro_submitted, province_staff):
+    village = desa_of(registry.district_a1)[0]
+    report = ro_submitted(village, pillar1=PillarStatus.LIVE)
+    described = timezone.localdate(report.described_at)
+    ro_clock.set(ro_clock.moment + datetime.timedelta(days=10))
+
+    services.report_verify(report=report, actor=province_staff)
+
+    status = VillageStatus.objects.get(village=village)
+    assert (status.pillar1_since, status.last_verified_on) == (described, ro_clock.today())
+
+
+def test_it_never_marks_a_rejected_or_awaiting_report_superseded(registry, ro_clock, ro_submitted, province_staff):
+    village = desa_of(registry.district_a1)[0]
+    older = ro_submitted(village)
+    awaiting = ro_submitted(village)
+    ro_clock.set(ro_clock.moment + datetime.timedelta(days=1))
+    services.report_verify(report=ro_submitted(village), actor=province_staff)
+
+    services.report_reject(report=older, actor=province_staff, reason="Bukti tidak dapat dibuka.")
+
+    assert list(ProgressReport.objects.filter(pk__in=[older.pk, awaiting.pk]).values_list("superseded", flat=True)) == [
+        False,
+        False,
+    ]
+
+
+def test_it_applies_a_correction_over_a_report_in_place(
+    registry, ro_clock, ro_verified, province_staff, ro_report_input
+):
+    village = desa_of(registry.district_a1)[0]
+    ro_verified(village, pillar1=PillarStatus.LIVE)
+    ro_clock.set(ro_clock.moment + datetime.timedelta(hours=1))
+
+    correction = services.status_correct(
+        actor=province_staff, item=ro_report_input(village, pillar1=PillarStatus.IN_PROGRESS)
+    )
+
+    status = VillageStatus.objects.get(village=village)
+    assert (status.last_report_id, status.pillar1) == (correction.pk, PillarStatus.IN_PROGRESS)
+    correction.refresh_from_db()
+    assert correction.superseded is False
 
 
 # --- corrections --------------------------------------------------------------------------------

@@ -84,7 +84,10 @@ def _grant(allocation, village: Village, state: str, actor, serial: int):
     if state == "approved":
         return grant
     grant = grant_services.grant_disburse(
-        grant=grant, actor=actor, reference=f"SP2D-MATRIX-{serial:03d}/LS/2026", transfer_date=timezone.localdate()
+        grant=grant,
+        actor=actor,
+        reference=f"SP2D-MATRIX-{serial:03d}/LS/2026",
+        transfer_date=grant_services.transfer_window(allocation.fiscal_year)[1],  # the latest date it accepts
     )
     if state == "disbursed":
         return grant

@@ -31,11 +31,11 @@ from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from django.urls import get_resolver, reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from grants.models import Allocation, Grant
-from grants.services import GRANT_UNIT_AMOUNT
+from grants.services import GRANT_UNIT_AMOUNT, transfer_window
 from grants.templatetags.rupiah import rupiah
 from rollout.models import ProgressReport, ReportStatus, VillageStatus
 from tests.conftest import PASSWORD
@@ -151,8 +151,9 @@ def public(name: str, variants: tuple[Variant, ...], **expect) -> Route:
     return Route(name, False, variants, {method: _same(status) for method, status in expect.items()})
 
 
-def _today() -> str:
-    return timezone.localdate().isoformat()
+def _transfer_date() -> str:
+    """The latest transfer date the world's 2026 allocation accepts: today, until its late first quarter ends."""
+    return transfer_window(2026)[1].isoformat()
 
 
 NEW_PASSWORD = "Sandi-Baru-Uji-2024"
@@ -165,7 +166,7 @@ REPORT_JSON = {**REPORT_FIELDS, "signal_sufficient": True}
 # Grant page actions: the grant state each acts on, and its form (prefixed by the action).
 GRANT_ACTIONS = {
     "approve": ("planned", {"confirm": "on"}),
-    "disburse": ("approved", {"reference": "SP2D-HALAMAN/2026", "transfer_date": "today", "confirm": "on"}),
+    "disburse": ("approved", {"reference": "SP2D-HALAMAN/2026", "transfer_date": "accepted", "confirm": "on"}),
     "account": ("disbursed", {"spent_amount": "6.000.000", "confirm": "on"}),
     "return": ("disbursed", {"amount": "1.000", "reference": "STS-HALAMAN/2026", "confirm": "on"}),
     "close": ("accounted", {"confirm": "on"}),
@@ -174,7 +175,7 @@ GRANT_ACTIONS = {
 # Grant API actions: route name -> (grant state it acts on, body).
 GRANT_API_ACTIONS = {
     "grant-approve": ("planned", {}),
-    "grant-disburse": ("approved", {"reference": "SP2D-API/2026", "transfer_date": "today"}),
+    "grant-disburse": ("approved", {"reference": "SP2D-API/2026", "transfer_date": "accepted"}),
     "grant-account": ("disbursed", {"spent_amount": GRANT_UNIT_AMOUNT}),
     "grant-return-": ("disbursed", {"amount": 1000, "reference": "STS-API/2026"}),
     "grant-close": ("accounted", {}),
@@ -199,7 +200,7 @@ EXPORT_TABLES = ("regencies", "districts", "villages", "lagging", "paid-not-live
 
 
 def _dated(body: dict, prefix: str = "") -> dict:
-    return {f"{prefix}{key}": (_today() if value == "today" else value) for key, value in body.items()}
+    return {f"{prefix}{key}": (_transfer_date() if value == "accepted" else value) for key, value in body.items()}
 
 
 def _grant_action_variants() -> tuple[Variant, ...]:
@@ -355,7 +356,7 @@ TABLE: dict[str, Route] = {
                 body=lambda w, s: {
                     "regency": w.regencies[s],
                     "reference": f"SP2D-BATCH-{s}",
-                    "transfer_date": _today(),
+                    "transfer_date": _transfer_date(),
                 },
             ),
             get=POST_ONLY,

@@ -29,7 +29,6 @@ from django.apps import apps
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import got_request_exception, request_finished, request_started
 from django.db import close_old_connections, connection, transaction
-from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
@@ -148,8 +147,10 @@ def _bring(grant: Grant, state: str, actor) -> None:
     grant = grant_services.grant_approve(grant=grant, actor=actor)
     if state == "approved":
         return
-    today = timezone.localdate()
-    grant = grant_services.grant_disburse(grant=grant, actor=actor, reference=f"SP2D-{grant.pk}", transfer_date=today)
+    accepted = grant_services.transfer_window(grant.allocation.fiscal_year)[1]  # the latest date it accepts
+    grant = grant_services.grant_disburse(
+        grant=grant, actor=actor, reference=f"SP2D-{grant.pk}", transfer_date=accepted
+    )
     if state == "returned":
         grant_services.grant_return(grant=grant, actor=actor, amount=grant.amount, reference=f"STS-{grant.pk}")
         return
