@@ -282,8 +282,9 @@ def test_the_headline_money_is_the_allocations_ledger(client, province_staff, bu
     assert headline(province_html, "headline-disbursed-share") == (
         f"{percent(summary.disbursed_pct)} dari {rupiah_short(ro_allocation.total_amount)}"
     )
-    assert headline(province_html, "headline-returned") == (
-        f"Dikembalikan {rupiah_short(summary.returned)} · Disalurkan bersih {rupiah_short(summary.net_disbursed)}"
+    assert headline(province_html, "headline-returned") == rupiah_short(summary.returned)
+    assert headline(province_html, "headline-net-disbursed") == (
+        f"Disalurkan bersih {rupiah_short(summary.net_disbursed)} ({percent(summary.net_disbursed_pct)})"
     )
     assert headline(province_html, "headline-remaining") == rupiah_short(
         ro_allocation.total_amount - summary.net_disbursed
@@ -406,17 +407,18 @@ def seeded(db):
         call_command("seed_demo", stdout=io.StringIO())
 
 
-@pytest.mark.parametrize("username", ["staf", "auditor", "petugas.pesisirbarat"])
-def test_the_awaiting_count_is_the_awaiting_list_after_seed_demo(client, seeded, username):
-    user = User.objects.get(username=username)
-    client.force_login(user)
+def test_the_awaiting_count_is_the_awaiting_list_after_seed_demo(client, seeded):
+    # One seed for every kind of reader (seed_demo takes seconds): staff, auditor and an officer.
+    for username in ("staf", "auditor", "petugas.pesisirbarat"):
+        user = User.objects.get(username=username)
+        client.force_login(user)
 
-    html = client.get("/").content.decode()
+        html = client.get("/").content.decode()
 
-    listed = awaiting_rows(html)
-    waiting = selectors.report_list(user=user).filter(status=ReportStatus.AWAITING)
-    assert listed  # seed_demo leaves officers' reports awaiting verification
-    assert number(headline(html, "headline-awaiting")) == len(listed) == waiting.count()
+        listed = awaiting_rows(html)
+        waiting = selectors.report_list(user=user).filter(status=ReportStatus.AWAITING)
+        assert listed, username  # seed_demo leaves officers' reports awaiting verification
+        assert number(headline(html, "headline-awaiting")) == len(listed) == waiting.count(), username
 
 
 @pytest.mark.parametrize("url", ["/", "/dashboard/regencies/18.01/"])
@@ -550,3 +552,16 @@ def test_a_blocker_reads_its_category_and_note_once(blocker, note, text):
     with translation.override("id"):
         assert blocker_text(status) == text
     assert blocker_text(None) == ""
+
+
+def test_every_page_links_a_favicon_and_favicon_ico_is_served(client, province_staff, figures):
+    client.force_login(province_staff)
+
+    html = client.get("/").content.decode()
+    redirect = client.get("/favicon.ico")
+    icons = re.findall(r'<link rel="icon" href="([^"]+)"', html)
+
+    assert icons == ["/static/favicon.svg", "/static/favicon.ico"]
+    assert redirect.status_code == 302 and redirect["Location"] == "/static/favicon.ico"
+    for name in ("favicon.svg", "favicon.ico"):
+        assert (Path(settings.BASE_DIR) / "static" / name).stat().st_size > 0

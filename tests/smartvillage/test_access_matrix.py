@@ -254,6 +254,7 @@ TABLE: dict[str, Route] = {
         public("api-token", plain(body=lambda w: {}), get=405, post=400),
         public("api-schema", plain(), get=200),
         public("api-docs", plain(), get=200),
+        public("favicon", plain(), get=302),
         api("api-root", plain(), get=READ_ANY),
         api("api-token-revoke", plain(), get=POST_ONLY, delete=REVOKE),
         # --- dashboard ---
