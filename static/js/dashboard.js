@@ -127,5 +127,18 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", () => { drawMap(); drawTrend(); sortable(); });
+  // The headline's awaiting count is the length of the awaiting list under it: a report verified or
+  // rejected in place (htmx swaps its row for the outcome, green) leaves the list, so it leaves the count.
+  function followDecisions() {
+    const count = document.getElementById("headline-awaiting");
+    const list = document.getElementById("awaiting-reports");
+    if (!count || !list) return;
+    const total = Number(count.dataset.total);
+    const number = new Intl.NumberFormat(lang);
+    document.body.addEventListener("htmx:afterSettle", () => {
+      count.textContent = number.format(total - list.querySelectorAll("tbody tr.table-success").length);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { drawMap(); drawTrend(); sortable(); followDecisions(); });
 })();

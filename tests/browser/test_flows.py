@@ -242,3 +242,18 @@ def test_no_page_logs_a_console_error_for_any_role(demo, browsing, log_in):
     assert set(visited) == set(ROLES)
     assert visited["admin"] > visited["auditor"] > visited["staf"]
     # The `browsing` fixture then asserts that none of these pages logged a console error.
+
+
+def test_the_awaiting_count_follows_a_decision_taken_on_the_dashboard(demo, browsing, log_in):
+    page = browsing.new_page()
+    log_in(page, "staf")
+    page.goto("/")
+    before = int(page.locator("#headline-awaiting").inner_text())
+    first = page.locator("#awaiting-reports tbody tr").first
+
+    first.locator('form[action$="/verify/"] button[type=submit]').click()
+
+    expect(first).to_have_class(re.compile("table-success"))
+    still_awaiting = page.locator("#awaiting-reports tbody tr:not(.table-success)")
+    expect(page.locator("#headline-awaiting")).to_have_text(str(before - 1))
+    assert still_awaiting.count() == before - 1
