@@ -5,7 +5,8 @@ page runs a constant number of queries however many villages it covers. The over
 (`/` and a regency) runs nine, ten for an officer (the own reports): session, user (with
 the regency), the unit with its allocation and the demo flag, the latest snapshots with
 the target, the snapshot history (forecasts and trend), the ledger with the
-paid-but-not-live counts, and the three lists.
+paid-but-not-live counts, and the three lists, each read with the length of the whole list
+(`selectors.excerpt`): the headline's awaiting count is the awaiting list's.
 """
 
 import json
@@ -495,16 +496,17 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
     elif table == "districts":
         headers, body = _snapshot_table(request, SnapshotLevel.DISTRICT, regency_code)
     elif table in ("villages", "lagging"):
-        villages = selectors.village_rollout_list(user=request.user)
-        if regency_code:
-            villages = villages.filter(regency_id=regency_code)
+        if table == "lagging":
+            villages = _whole_list(request.user, "lagging", regency=regency_code)
+        else:
+            villages = selectors.village_rollout_list(user=request.user)
+            if regency_code:
+                villages = villages.filter(regency_id=regency_code)
         if district_code:
             villages = villages.filter(district_id=district_code)
-        if table == "lagging":
-            villages = villages.exclude(adopted("rollout__"))
         headers, body = _village_table(villages)
     elif table == "paid-not-live":
-        grants = selectors.paid_not_live(user=request.user, regency_code=regency_code)
+        grants = _whole_list(request.user, "paid-not-live", regency=regency_code)
         headers = [_("Village code"), _("Village"), _("District"), _("Regency/city"), _("Amount (Rp)"), _("Status")]
         body = [
             [

@@ -186,6 +186,7 @@ COMMON_PAGES = [
     "/dashboard/villages/{village}/",
     "/dashboard/lists/lagging/?regency={regency}",
     "/dashboard/lists/awaiting/?regency={regency}",
+    "/dashboard/lists/paid-not-live/?regency={regency}",
     "/grants/",
     "/grants/{allocation}/",
     "/grants/{allocation}/regencies/{regency}/",
@@ -199,7 +200,11 @@ COMMON_PAGES = [
     "/api/docs/",
 ]
 ROLE_PAGES = {
-    Capability.SUBMIT_REPORTS: ["/rollout/villages/{village}/report/", "/rollout/districts/{district}/bulk/"],
+    Capability.SUBMIT_REPORTS: [
+        "/rollout/villages/{village}/report/",
+        "/rollout/districts/{district}/bulk/",
+        "/dashboard/lists/my-reports/",
+    ],
     Capability.VIEW_AUDIT: ["/audit/"],
     Capability.MANAGE_USERS: ["/accounts/users/", "/accounts/users/new/"],
 }
