@@ -19,7 +19,7 @@ from accounts.models import User
 from grants import selectors as grant_selectors
 from grants import services as grant_services
 from grants.models import Allocation
-from grants.templatetags.rupiah import percent, rupiah_short
+from grants.templatetags.rupiah import percent, rupiah, rupiah_short
 from rollout import dashboard, selectors, services
 from rollout.models import (
     Blocker,
@@ -400,11 +400,33 @@ def awaiting_rows(html: str) -> list[str]:
 
 
 @pytest.fixture
-def seeded(db):
-    """What `make run` leaves: the bundled registry and seed_demo (accounts, grants, rollout)."""
+def seeded(db) -> str:
+    """What `make run` leaves: the bundled registry and seed_demo (accounts, grants, rollout); its output."""
     regions_load()
+    output = io.StringIO()
     with override_settings(DEBUG=True):
-        call_command("seed_demo", stdout=io.StringIO())
+        call_command("seed_demo", stdout=output)
+    return output.getvalue()
+
+
+def test_seed_demo_prints_the_money_the_dashboard_and_the_grant_pages_show(client, seeded):
+    allocation = Allocation.objects.get()
+    client.force_login(User.objects.get(username="staf"))
+    summary = grant_selectors.allocation_summary(allocation=allocation, user=User.objects.get(username="staf"))
+
+    dashboard_html = client.get("/").content.decode()
+    grants_html = client.get(f"/grants/{allocation.pk}/").content.decode()
+
+    assert summary.returned > 0  # the demo has returns, so gross and net differ
+    with translation.override("id"):
+        assert (
+            f"disbursed {rupiah(summary.disbursed)} ({summary.disbursed_pct} %), returned {rupiah(summary.returned)}, "
+            f"net disbursed {rupiah(summary.net_disbursed)}, remaining {rupiah(summary.remaining)}."
+        ) in seeded
+    assert headline(dashboard_html, "headline-disbursed") == rupiah_short(summary.disbursed)
+    assert f"{percent(summary.disbursed_pct)} dari" in headline(dashboard_html, "headline-disbursed-share")
+    assert re.search(r'id="disbursed-total"[^>]*>(.*?)</div>', grants_html).group(1) == rupiah_short(summary.disbursed)
+    assert f"{percent(summary.disbursed_pct)} dari" in grants_html
 
 
 def test_the_awaiting_count_is_the_awaiting_list_after_seed_demo(client, seeded):
