@@ -68,8 +68,17 @@ class LedgerSerializer(serializers.Serializer):
     allocation = serializers.IntegerField(source="summary.allocation.id")
     total_amount = serializers.IntegerField(source="summary.allocation.total_amount")
     unallocated = serializers.IntegerField(source="summary.unallocated")
-    remaining = serializers.IntegerField(source="summary.remaining")
+    budget = serializers.IntegerField(
+        source="summary.budget",
+        help_text="What `remaining` and the shares are of: the allocation's total; for a regency officer, "
+        "the own regency's planned grants.",
+    )
+    disbursed = serializers.IntegerField(source="summary.disbursed", help_text="Gross: every grant paid.")
+    returned = serializers.IntegerField(source="summary.returned", help_text="Paid back to the treasury.")
+    net_disbursed = serializers.IntegerField(source="summary.net_disbursed", help_text="Disbursed minus returned.")
+    remaining = serializers.IntegerField(source="summary.remaining", help_text="Budget minus net disbursed (sisa).")
     disbursed_pct_of_total = serializers.FloatField(source="summary.disbursed_pct_of_total")
+    net_disbursed_pct_of_total = serializers.FloatField(source="summary.net_disbursed_pct_of_total")
     level = serializers.CharField()
     totals = LedgerRowSerializer(source="summary.totals")
     rows = LedgerRowSerializer(many=True)

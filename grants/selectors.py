@@ -79,28 +79,67 @@ def _pct(part: int, whole: int) -> float:
 
 
 @dataclass(frozen=True)
-class AllocationSummary:
-    """The allocation as a whole: what is left of it, at the province's level."""
+class MoneySummary:
+    """What became of a budget, in the figures every page, export and the API show under the same names:
+
+    - disbursed: gross, every grant paid (a later return does not undo a payment);
+    - returned: paid back to the treasury;
+    - net disbursed: disbursed minus returned, the money still with the villages;
+    - remaining (sisa): the budget minus the net disbursed, what is not (or no longer) in the villages' hands.
+
+    The budget is the allocation's total for the province, a regency's planned grants for a regency.
+    """
+
+    budget: int
+    totals: LedgerRow
+
+    @property
+    def disbursed(self) -> int:
+        return self.totals.disbursed
+
+    @property
+    def returned(self) -> int:
+        return self.totals.returned
+
+    @property
+    def net_disbursed(self) -> int:
+        return self.totals.net_disbursed
+
+    @property
+    def remaining(self) -> int:
+        return self.budget - self.totals.net_disbursed
+
+    @property
+    def disbursed_pct(self) -> float:
+        return _pct(self.disbursed, self.budget)
+
+    @property
+    def net_disbursed_pct(self) -> float:
+        return _pct(self.net_disbursed, self.budget)
+
+    @property
+    def remaining_pct(self) -> float:
+        return _pct(self.remaining, self.budget)
+
+
+@dataclass(frozen=True)
+class AllocationSummary(MoneySummary):
+    """The allocation as a whole: its money (budget: the allocation's total) and what is not planned."""
 
     allocation: Allocation
-    totals: LedgerRow
 
     @property
     def unallocated(self) -> int:
         return self.allocation.total_amount - self.totals.planned
 
-    @property
-    def remaining(self) -> int:
-        """The allocation not (or no longer) in the villages' hands."""
-        return self.allocation.total_amount - self.totals.net_disbursed
-
+    # The API's names of the shares (`disbursed_pct_of_total`), kept for its clients.
     @property
     def disbursed_pct_of_total(self) -> float:
-        return _pct(self.totals.disbursed, self.allocation.total_amount)
+        return self.disbursed_pct
 
     @property
     def net_disbursed_pct_of_total(self) -> float:
-        return _pct(self.totals.net_disbursed, self.allocation.total_amount)
+        return self.net_disbursed_pct
 
 
 def allocation_list(*, user: User) -> QuerySet[Allocation]:
@@ -163,7 +202,9 @@ def ledger_total(rows: Sequence[LedgerRow], *, code: str, name: str) -> LedgerRo
 
 
 def allocation_summary(*, allocation: Allocation, user: User) -> AllocationSummary:
-    """The province-wide totals (or, for a regency officer, the own regency's) of one allocation."""
+    """The province-wide totals of one allocation against its total; for a regency officer, the own
+    regency's totals against the own regency's planned grants (as the officer's dashboard shows them)."""
     totals = grant_list(user=user, allocation=allocation).order_by().aggregate(**_ledger_aggregates())
     row = LedgerRow(code=allocation.province_id, name=allocation.province.name, **totals)
-    return AllocationSummary(allocation=allocation, totals=row)
+    budget = allocation.total_amount if regency_scope(user) is None else row.planned
+    return AllocationSummary(budget=budget, totals=row, allocation=allocation)

@@ -94,7 +94,8 @@ def regency_detail(request: HttpRequest, pk: int, code: str) -> HttpResponse:
         "allocation": allocation,
         "regency": regency,
         "rows": rows,
-        "totals": totals[0] if totals else None,
+        # A regency's budget is its planned grants, as on its dashboard page.
+        "money": selectors.MoneySummary(budget=totals[0].planned, totals=totals[0]) if totals else None,
         "form": form,
     }
     return render(request, "grants/regency_detail.html", context)
@@ -201,6 +202,7 @@ def ledger_export(request: HttpRequest, pk: int) -> HttpResponse:
         _("Approved (Rp)"),
         _("Disbursed (Rp)"),
         _("Returned (Rp)"),
+        _("Net disbursed (Rp)"),
         _("Accounted (Rp)"),
         _("Not yet disbursed (Rp)"),
         _("Disbursed (%)"),
@@ -215,6 +217,7 @@ def ledger_export(request: HttpRequest, pk: int) -> HttpResponse:
             row.approved,
             row.disbursed,
             row.returned,
+            row.net_disbursed,
             row.accounted,
             row.to_disburse,
             row.disbursed_pct,

@@ -5,7 +5,8 @@ page runs a constant number of queries however many villages it covers. The over
 (`/` and a regency) runs nine, ten for an officer (the own reports): session, user (with
 the regency), the unit with its allocation and the demo flag, the latest snapshots with
 the target, the snapshot history (forecasts and trend), the ledger with the
-paid-but-not-live counts, and the three lists.
+paid-but-not-live counts, and the three lists, each read with the length of the whole list
+(`selectors.excerpt`): the headline's awaiting count is the awaiting list's.
 """
 
 import json
@@ -13,11 +14,13 @@ from functools import cache
 from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import FilteredRelation, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.access import Capability, has_capability, regency_scope
 from grants import selectors as grant_selectors
@@ -30,7 +33,9 @@ from smartvillage.exports import EXPORT_FORMATS, export_response
 from villages.models import District, Province, Regency
 
 BOUNDARIES_FILE = Path(__file__).resolve().parent.parent / "villages" / "data" / "lampung_regencies.geojson"
+# The overview's lists show this many rows and say how many there are in all ("15 of 60").
 LIST_LIMIT = 15
+LIST_PAGE_SIZE = 100
 
 
 @cache
@@ -115,13 +120,53 @@ def _ledger_by_code(user, allocation, level: str, regency_code: str | None = Non
     return {row.code: row for row in rows}
 
 
-def _lagging(user, **filters):
-    return (
-        selectors.village_rollout_list(user=user)
-        .filter(**filters)
-        .exclude(adopted("rollout__"))
-        .order_by("regency_id", "code")[:LIST_LIMIT]
-    )
+# --- the lists under the overview --------------------------------------------------------------
+
+
+def _lagging(user):
+    return selectors.village_rollout_list(user=user).exclude(adopted("rollout__")).order_by("regency_id", "code")
+
+
+def _awaiting(user):
+    return selectors.report_list(user=user).filter(status=ReportStatus.AWAITING)
+
+
+def _my_reports(user):
+    return selectors.report_list(user=user).filter(submitted_by=user)
+
+
+# name -> (the whole list visible to a user, the path from a row to its regency code)
+LISTS = {
+    "lagging": (_lagging, "regency_id"),
+    "paid-not-live": (lambda user: selectors.paid_not_live(user=user), "village__regency_id"),
+    "awaiting": (_awaiting, "village__regency_id"),
+    "my-reports": (_my_reports, "village__regency_id"),
+}
+
+
+def _whole_list(user, name: str, *, province: str | None = None, regency: str | None = None):
+    """The whole of a list the overview shows the first LIST_LIMIT rows of, within a province or a regency:
+    the overview's excerpt and its "show all" page read this same query."""
+    rows, regency_path = LISTS[name]
+    queryset = rows(user)
+    if regency:
+        queryset = queryset.filter(**{regency_path: regency})
+    if province:
+        queryset = queryset.filter(**{regency_path.removesuffix("_id") + "__province_id": province})
+    return queryset
+
+
+def _lists(user, *, province: str | None = None, regency: str | None = None, with_own: bool = False) -> dict:
+    """The overview's lists: each an Excerpt (its first rows and the length of the whole list), and the
+    query string of their whole-list pages."""
+    names = ["lagging", "paid-not-live", "awaiting", *(["my-reports"] if with_own else [])]
+    lists = {
+        name.replace("-", "_"): selectors.excerpt(
+            _whole_list(user, name, province=province, regency=regency), LIST_LIMIT
+        )
+        for name in names
+    }
+    return {**lists, "list_query": f"regency={regency}" if regency else f"province={province}"}
 
 
 def _table(rows, forecasts: dict, ledger: dict) -> list[dict]:
@@ -140,16 +185,11 @@ def _table(rows, forecasts: dict, ledger: dict) -> list[dict]:
     return table
 
 
-def _money(allocation, ledger_row) -> dict:
-    """Headline money: disbursed (net of returns) and its share of the allocation (or of the regency's plan)."""
-    if allocation is None or ledger_row is None:
-        return {"disbursed": 0, "disbursed_pct": 0.0, "allocation_total": 0}
-    whole = allocation.total_amount if ledger_row.code == allocation.province_id else ledger_row.planned
-    return {
-        "disbursed": ledger_row.net_disbursed,
-        "disbursed_pct": round(100 * ledger_row.net_disbursed / whole, 1) if whole else 0.0,
-        "allocation_total": whole,
-    }
+def _money(budget: int, totals) -> dict:
+    """Headline money (grants.selectors.MoneySummary: disbursed, returned, net, remaining) against `budget`."""
+    if totals is None:
+        return {"money": None}
+    return {"money": grant_selectors.MoneySummary(budget=budget, totals=totals)}
 
 
 @login_required
@@ -189,14 +229,12 @@ def home(request: HttpRequest) -> HttpResponse:
         "export_table": "regencies",
         "regency_choices": [(row.code, row.name) for row in rows],
         "allocation": allocation,
-        **_money(allocation, totals),
+        **_money(allocation.total_amount if allocation else 0, totals),
         "map": _map_features(rows),
         "trend": _trend(histories, trend_codes),
         "chosen": chosen,
         "target": _target(headline),
-        "lagging": _lagging(request.user),
-        "paid_list": selectors.paid_not_live(user=request.user)[:LIST_LIMIT],
-        "awaiting": selectors.report_list(user=request.user).filter(status=ReportStatus.AWAITING)[:LIST_LIMIT],
+        **_lists(request.user, province=province.code),
         "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
         "export_query": "",
         "demo_data": province.demo_data,
@@ -223,9 +261,11 @@ def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> Htt
     )
     forecasts = selectors.forecasts_of(histories)
     ledger = _ledger_by_code(request.user, allocation, "district", regency.code)
-    # The regency's totals are the sum of its district rows; none without a grant in the regency.
+    # The regency's totals are the sum of its district rows (zero without a grant in the regency).
     totals = (
-        grant_selectors.ledger_total(list(ledger.values()), code=regency.code, name=regency.name) if ledger else None
+        grant_selectors.ledger_total(list(ledger.values()), code=regency.code, name=regency.name)
+        if allocation
+        else None
     )
     can_report = has_capability(request.user, Capability.SUBMIT_REPORTS)
     context = {
@@ -238,21 +278,15 @@ def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> Htt
         "export_table": "districts",
         "regency_forecast": forecasts.get(regency.code),
         "allocation": allocation,
-        **_money(allocation, totals),
+        # A regency's budget is its planned grants.
+        **_money(totals.planned if totals else 0, totals),
         "map": _map_features([headline] if headline else []),
         "trend": _trend(histories, [regency.code]),
         "chosen": regency.code,
         "target": _target(headline),
-        "lagging": _lagging(request.user, regency=regency),
-        "paid_list": selectors.paid_not_live(user=request.user, regency_code=regency.code)[:LIST_LIMIT],
-        "awaiting": selectors.report_list(user=request.user).filter(
-            status=ReportStatus.AWAITING, village__regency=regency
-        )[:LIST_LIMIT],
+        **_lists(request.user, regency=regency.code, with_own=can_report),
         "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
         "can_report": can_report,
-        "my_reports": selectors.report_list(user=request.user).filter(submitted_by=request.user)[:LIST_LIMIT]
-        if can_report
-        else [],
         "export_query": f"regency={regency.code}",
         "demo_data": regency.demo_data,
     }
@@ -262,6 +296,41 @@ def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> Htt
 @login_required
 def regency(request: HttpRequest, code: str) -> HttpResponse:
     return _regency_page(request, code)
+
+
+LIST_TITLES = {
+    "lagging": _lazy("Villages not adopted yet"),
+    "paid-not-live": _lazy("Paid, not live"),
+    "awaiting": _lazy("Reports awaiting verification"),
+    "my-reports": _lazy("My reports"),
+}
+# The export of each list (dashboard:export), where it has one.
+LIST_EXPORTS = {"lagging": "lagging", "paid-not-live": "paid-not-live", "awaiting": "reports"}
+
+
+@login_required
+def whole_list(request: HttpRequest, name: str) -> HttpResponse:
+    """All the rows of an overview list (the overview shows the first LIST_LIMIT), page by page."""
+    if name not in LISTS:
+        raise Http404
+    regency_code = request.GET.get("regency") or None
+    province_code = None if regency_code else request.GET.get("province") or None
+    if regency_code and regency_scope(request.user) not in (None, regency_code):
+        raise Http404
+    rows = _whole_list(request.user, name, province=province_code, regency=regency_code)
+    page = Paginator(rows, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = f"regency={regency_code}" if regency_code else f"province={province_code}" if province_code else ""
+    context = {
+        "name": name,
+        "title": LIST_TITLES[name],
+        "page": page,
+        "rows": page.object_list,
+        "query": query,
+        "export_table": LIST_EXPORTS.get(name),
+        "export_query": f"regency={regency_code}" if regency_code else "",
+        "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
+    }
+    return render(request, "dashboard/list.html", context)
 
 
 @login_required
@@ -312,8 +381,18 @@ def village(request: HttpRequest, code: str) -> HttpResponse:
 # --- exports ------------------------------------------------------------------------------------
 
 
+def _snapshot_money(request, level: str, parent: str | None, rows) -> dict:
+    """The ledger rows (with paid-but-not-live counts) of the snapshot rows, from the latest allocation of
+    each province among them: the money columns of the overview's table, for its export."""
+    ledger = {}
+    for province in sorted({row.code.split(".")[0] for row in rows}):
+        ledger.update(_ledger_by_code(request.user, _allocation(province), level, parent))
+    return ledger
+
+
 def _snapshot_table(request, level: str, parent: str | None):
     rows = selectors.latest_snapshots(user=request.user, level=level, parent=parent)
+    ledger = _snapshot_money(request, level, parent, rows)
     headers = [
         _("Code"),
         _("Region"),
@@ -330,6 +409,11 @@ def _snapshot_table(request, level: str, parent: str | None):
         _("Blocked by no signal"),
         _("Awaiting verification"),
         _("Snapshot date"),
+        # The money columns have the grant ledger export's names and figures.
+        _("Disbursed (Rp)"),
+        _("Returned (Rp)"),
+        _("Net disbursed (Rp)"),
+        _("Paid, not live"),
     ]
     body = [
         [
@@ -348,10 +432,17 @@ def _snapshot_table(request, level: str, parent: str | None):
             row.blocked_no_signal,
             row.awaiting_verification,
             row.date.isoformat(),
+            *_money_cells(ledger.get(row.code)),
         ]
         for row in rows
     ]
     return headers, body
+
+
+def _money_cells(ledger_row) -> list[int]:
+    if ledger_row is None:
+        return [0, 0, 0, 0]
+    return [ledger_row.disbursed, ledger_row.returned, ledger_row.net_disbursed, ledger_row.counts["paid_not_live"]]
 
 
 def _village_table(villages):
@@ -405,16 +496,17 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
     elif table == "districts":
         headers, body = _snapshot_table(request, SnapshotLevel.DISTRICT, regency_code)
     elif table in ("villages", "lagging"):
-        villages = selectors.village_rollout_list(user=request.user)
-        if regency_code:
-            villages = villages.filter(regency_id=regency_code)
+        if table == "lagging":
+            villages = _whole_list(request.user, "lagging", regency=regency_code)
+        else:
+            villages = selectors.village_rollout_list(user=request.user)
+            if regency_code:
+                villages = villages.filter(regency_id=regency_code)
         if district_code:
             villages = villages.filter(district_id=district_code)
-        if table == "lagging":
-            villages = villages.exclude(adopted("rollout__"))
         headers, body = _village_table(villages)
     elif table == "paid-not-live":
-        grants = selectors.paid_not_live(user=request.user, regency_code=regency_code)
+        grants = _whole_list(request.user, "paid-not-live", regency=regency_code)
         headers = [_("Village code"), _("Village"), _("District"), _("Regency/city"), _("Amount (Rp)"), _("Status")]
         body = [
             [
@@ -459,7 +551,7 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
                 r.get_signal_display(),
                 r.get_blocker_display(),
                 r.submitted_by.username,
-                r.get_status_display(),
+                r.get_outcome_display(),
                 r.rejection_reason,
             ]
             for r in reports

@@ -73,7 +73,7 @@ def demo_rollout_seed(*, staff: User, officers: dict[str, User]) -> bool:
             "signal": rng.choice([Signal.G4, Signal.G4, Signal.G3, Signal.BROADBAND]) if live else Signal.NONE,
             "signal_sufficient": live,
             "blocker": "" if live else Blocker.NO_SIGNAL,
-            "blocker_note": "" if live else "Tidak ada sinyal internet di wilayah desa (data demo).",
+            "blocker_note": "" if live else "Belum ada menara BTS yang menjangkau desa (data demo).",
         }
         at = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10, 0)))
         reports.append(

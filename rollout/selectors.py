@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-from django.db.models import BooleanField, Case, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, ExtractYear
 
 from accounts.access import regency_scope, restrict_to_scope
@@ -43,6 +43,31 @@ def village_rollout_list(*, user: User) -> QuerySet[Village]:
         .order_by("code")
     )
     return restrict_to_scope(queryset, user, regency_field="regency_id")
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """The first rows of a list and the length of the whole list, so a page can say "15 of 60"."""
+
+    rows: list
+    total: int
+
+    @property
+    def is_cut(self) -> bool:
+        return self.total > len(self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def excerpt(queryset: QuerySet, limit: int) -> Excerpt:
+    """The first `limit` rows of `queryset` and its whole length, in one query: COUNT(*) OVER () is
+    counted before the LIMIT, from the same rows, so the two always agree."""
+    rows = list(queryset.annotate(whole_list_total=Window(Count("pk")))[:limit])
+    return Excerpt(rows=rows, total=rows[0].whole_list_total if rows else 0)
 
 
 def report_list(*, user: User) -> QuerySet[ProgressReport]:

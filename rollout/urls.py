@@ -17,6 +17,7 @@ dashboard_patterns = (
         path("regencies/<str:code>/", dashboard.regency, name="regency"),
         path("districts/<str:code>/", dashboard.district, name="district"),
         path("villages/<str:code>/", dashboard.village, name="village"),
+        path("lists/<str:name>/", dashboard.whole_list, name="list"),
         path("export/<str:table>/", dashboard.export, name="export"),
     ],
     "dashboard",

@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
@@ -26,6 +29,9 @@ router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = [
     path("", dashboard.home, name="home"),
+    # Pages without base.html's icon link (admin, API docs) make browsers ask for /favicon.ico. Resolved per
+    # request: the hashed static name is known only once collectstatic has run.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico")), name="favicon"),
     path("dashboard/", include(dashboard_patterns)),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -46,50 +46,62 @@
     legend.addTo(map);
   }
 
+  // The trend's x axis is time (chartjs-adapter-date-fns): points sit at their dates, so a gap between
+  // snapshots shows as a gap. Dates are written in the page's language by Intl, not by date-fns.
   function drawTrend() {
     const canvas = document.getElementById("trend-chart");
     const series = read("trend-data");
     if (!canvas || !series || !window.Chart) return;
     const palette = ["#1b5e20", "#1565c0", "#6a1b9a"];
-    const labels = new Set();
-    Object.values(series).forEach((s) => {
-      s.points.forEach(([day]) => labels.add(day));
-      if (s.forecast && s.forecast.date) labels.add(s.forecast.date);
-    });
-    const days = Array.from(labels).sort();
+    const month = new Intl.DateTimeFormat(lang, { month: "short", year: "numeric" });
+    const day = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short", year: "numeric" });
+    const days = [];
     const datasets = [];
     Object.values(series).forEach((s, index) => {
-      const values = new Map(s.points);
+      s.points.forEach(([date]) => days.push(date));
       datasets.push({
         label: s.name,
-        data: days.map((day) => (values.has(day) ? values.get(day) : null)),
+        data: s.points.map(([date, value]) => ({ x: date, y: value })),
         borderColor: palette[index % palette.length],
-        spanGaps: true,
         tension: 0.2,
       });
       if (s.forecast && s.forecast.date && s.points.length) {
         const last = s.points[s.points.length - 1];
+        days.push(s.forecast.date);
         datasets.push({
           label: s.name + " (" + canvas.dataset.labelForecast + ")",
-          data: days.map((day) => (day === last[0] ? last[1] : day === s.forecast.date ? 100 : null)),
+          data: [{ x: last[0], y: last[1] }, { x: s.forecast.date, y: 100 }],
           borderColor: palette[index % palette.length],
           borderDash: [6, 4],
-          spanGaps: true,
           pointRadius: 0,
         });
       }
     });
-    datasets.push({
-      label: canvas.dataset.labelTarget,
-      data: days.map(() => Number(canvas.dataset.target)),
-      borderColor: "#c62828",
-      borderDash: [2, 2],
-      pointRadius: 0,
-    });
+    days.sort();
+    if (days.length) {
+      const target = Number(canvas.dataset.target);
+      datasets.push({
+        label: canvas.dataset.labelTarget,
+        data: [{ x: days[0], y: target }, { x: days[days.length - 1], y: target }],
+        borderColor: "#c62828",
+        borderDash: [2, 2],
+        pointRadius: 0,
+      });
+    }
     new Chart(canvas, {
       type: "line",
-      data: { labels: days, datasets: datasets },
-      options: { animation: false, scales: { y: { min: 0, max: 100 } }, plugins: { legend: { position: "bottom" } } },
+      data: { datasets: datasets },
+      options: {
+        animation: false,
+        scales: {
+          x: { type: "time", time: { minUnit: "month" }, ticks: { callback: (value) => month.format(new Date(value)) } },
+          y: { min: 0, max: 100 },
+        },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: { callbacks: { title: (items) => (items.length ? day.format(new Date(items[0].parsed.x)) : "") } },
+        },
+      },
     });
   }
 
@@ -115,5 +127,18 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", () => { drawMap(); drawTrend(); sortable(); });
+  // The headline's awaiting count is the length of the awaiting list under it: a report verified or
+  // rejected in place (htmx swaps its row for the outcome, green) leaves the list, so it leaves the count.
+  function followDecisions() {
+    const count = document.getElementById("headline-awaiting");
+    const list = document.getElementById("awaiting-reports");
+    if (!count || !list) return;
+    const total = Number(count.dataset.total);
+    const number = new Intl.NumberFormat(lang);
+    document.body.addEventListener("htmx:afterSettle", () => {
+      count.textContent = number.format(total - list.querySelectorAll("tbody tr.table-success").length);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { drawMap(); drawTrend(); sortable(); followDecisions(); });
 })();

@@ -74,8 +74,11 @@ def browser() -> Iterator[Browser]:
 class Browsing:
     """Pages on the live server, one browser context (own cookies, so one user) each.
 
-    It records what the pages did beyond the portal itself; `problems()` lists it for the test to
-    assert empty: the portal runs on a closed network, so every file must come from the portal.
+    It records what the pages did beyond the portal itself; `problems()` lists it, and the `browsing`
+    fixture asserts it empty when the test ends: the portal runs on a closed network, so every file
+    must come from the portal, and no page may log an error to the console (a missing favicon, a
+    script error, a failed request). A test that opens a page answering an error on purpose says
+    so with `expect_error_status`.
     """
 
     def __init__(self, browser: Browser, base_url: str):
@@ -84,6 +87,10 @@ class Browsing:
         self.foreign_requests: list[str] = []
         self.failed_static: list[str] = []
         self.script_errors: list[str] = []
+        self.console_errors: list[str] = []
+        self.visited: list[str] = []
+        # Paths whose error status a test asked for: Chromium logs the status of the page itself.
+        self.expected_errors: set[str] = set()
 
     def new_page(self, viewport: dict | None = None) -> Page:
         viewport = viewport or {"width": 1366, "height": 900}
@@ -94,13 +101,20 @@ class Browsing:
         page.on("request", self._request)
         page.on("response", self._response)
         page.on("pageerror", lambda error: self.script_errors.append(f"{page.url}: {error}"))
+        page.on("console", lambda message: self._console(page, message))
+        page.on("framenavigated", lambda frame: frame == page.main_frame and self.visited.append(frame.url))
         return page
+
+    def expect_error_status(self, path: str) -> None:
+        """`path` answers an error status on purpose: Chromium's console line about it is not a problem."""
+        self.expected_errors.add(self.base_url + path)
 
     def problems(self) -> list[str]:
         return (
             [f"loaded from elsewhere: {url}" for url in self.foreign_requests]
             + [f"missing static file: {line}" for line in self.failed_static]
             + [f"script error: {line}" for line in self.script_errors]
+            + [f"console error: {line}" for line in self.console_errors]
         )
 
     def close(self) -> None:
@@ -115,12 +129,23 @@ class Browsing:
         if "/static/" in response.url and response.status >= 400:
             self.failed_static.append(f"{response.status} {response.url}")
 
+    def _console(self, page: Page, message) -> None:
+        if message.type != "error":
+            return
+        where = message.location.get("url", "")
+        if where in self.expected_errors and "Failed to load resource" in message.text:
+            return
+        self.console_errors.append(f"{page.url}: {message.text} ({where})")
+
 
 @pytest.fixture
 def browsing(browser, live_server) -> Iterator[Browsing]:
+    """Pages on the live server; when the test ends, none of them may have logged an error to the console
+    or loaded anything from elsewhere (checked after the test's own assertions)."""
     browsing = Browsing(browser, live_server.url)
     yield browsing
     browsing.close()
+    assert browsing.problems() == [], f"pages visited: {browsing.visited}"
 
 
 @pytest.fixture

@@ -4,14 +4,21 @@ Each test seeds through the real code (the bundled registry, seed_demo) in a tra
 which costs seconds: keep this module to the few flows that only a browser can check.
 """
 
+import datetime
+import itertools
 import json
 import re
 from urllib.parse import urlparse
 
+import pytest
 from django.utils import timezone, translation
 from playwright.sync_api import expect
 
+from accounts.access import Capability, has_capability
+from accounts.models import User
+from grants.models import Allocation, Grant
 from rollout.models import AdoptionSnapshot, PillarStatus, ProgressReport, ReportStatus, Signal, SnapshotLevel
+from rollout.services import adoption_recompute
 from villages.models import DESA_KINDS, Village
 
 OFFICER, OFFICER_REGENCY = "petugas.pesisirbarat", "18.13"
@@ -125,6 +132,7 @@ def test_it_answers_404_to_an_officer_on_another_regencys_pages(demo, browsing, 
     # Their own regency's pages open, so the 404s below come from the access policy.
     assert {url: page.goto(url).status for url in own} == dict.fromkeys(own, 200)
     for url in other:
+        browsing.expect_error_status(url)
         assert page.goto(url).status == 404, url
         expect(page.locator("body")).not_to_contain_text(OTHER_REGENCY_NAME)
     assert browsing.problems() == []
@@ -143,3 +151,114 @@ def test_it_switches_the_login_page_from_indonesian_to_english(browsing):
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("button", name="Log in", exact=True)).to_be_visible()
     assert browsing.problems() == []
+
+
+def test_the_trend_chart_spaces_snapshots_by_their_dates(demo, browsing, log_in):
+    # A snapshot today, years after the demo's last monthly one: the chart must show the gap.
+    adoption_recompute(on_date=timezone.localdate())
+    page = browsing.new_page()
+    log_in(page, "staf")
+    page.goto("/")
+
+    chart = page.evaluate(
+        """() => {
+            const chart = Chart.getChart(document.getElementById("trend-chart"));
+            return { type: chart.scales.x.type, xs: chart.getDatasetMeta(0).data.map((point) => point.x) };
+        }"""
+    )
+
+    trend = json.loads(page.locator("#trend-data").text_content())
+    days = [datetime.date.fromisoformat(day) for day, _value in trend["18"]["points"]]
+    assert chart["type"] == "time"
+    assert len(chart["xs"]) == len(days) >= 3
+    # Pixels per day are the same between any two neighbouring snapshots, the long gap included.
+    scales = [
+        (x2 - x1) / (d2 - d1).days for (x1, d1), (x2, d2) in itertools.pairwise(zip(chart["xs"], days, strict=True))
+    ]
+    assert max(scales) == pytest.approx(min(scales), rel=0.05), scales
+
+
+# Pages every role opens; {own} is the regency the role reads (an officer's own, Pesisir Barat for the others).
+COMMON_PAGES = [
+    "/",
+    "/dashboard/regencies/{regency}/",
+    "/dashboard/districts/{district}/",
+    "/dashboard/villages/{village}/",
+    "/dashboard/lists/lagging/?regency={regency}",
+    "/dashboard/lists/awaiting/?regency={regency}",
+    "/dashboard/lists/paid-not-live/?regency={regency}",
+    "/grants/",
+    "/grants/{allocation}/",
+    "/grants/{allocation}/regencies/{regency}/",
+    "/grants/{allocation}/grants/?regency={regency}",
+    "/grants/grant/{grant}/",
+    "/rollout/reports/",
+    "/rollout/reports/?status=verified",
+    "/registry/",
+    "/registry/regencies/{regency}/",
+    "/registry/districts/{district}/",
+    "/api/docs/",
+]
+ROLE_PAGES = {
+    Capability.SUBMIT_REPORTS: [
+        "/rollout/villages/{village}/report/",
+        "/rollout/districts/{district}/bulk/",
+        "/dashboard/lists/my-reports/",
+    ],
+    Capability.VIEW_AUDIT: ["/audit/"],
+    Capability.MANAGE_USERS: ["/accounts/users/", "/accounts/users/new/"],
+}
+ROLES = ["staf", OFFICER, "auditor", "admin"]
+
+
+def test_no_page_logs_a_console_error_for_any_role(demo, browsing, log_in):
+    allocation = Allocation.objects.get()
+    visited = {}
+    for username in ROLES:
+        user = User.objects.get(username=username)
+        regency = user.regency_id or OFFICER_REGENCY
+        village = Village.objects.filter(regency_id=regency, rollout__blocker__gt="").order_by("code").first()
+        grant = Grant.objects.filter(allocation=allocation, village=village).get()
+        names = {
+            "regency": regency,
+            "district": village.district_id,
+            "village": village.code,
+            "allocation": allocation.pk,
+            "grant": grant.pk,
+        }
+        pages = COMMON_PAGES + [
+            url for capability, urls in ROLE_PAGES.items() if has_capability(user, capability) for url in urls
+        ]
+        page = browsing.new_page()
+        log_in(page, username)
+        for url in pages:
+            path = url.format(**names)
+            response = page.goto(path)
+            assert response.status == 200, (username, path)
+            page.wait_for_load_state("load")
+        visited[username] = len(pages)
+
+        # The icon the pages link and the one browsers ask for by themselves are both there.
+        for href in page.locator('link[rel="icon"]').evaluate_all("(links) => links.map((link) => link.href)"):
+            assert page.request.get(href).status == 200, href
+        favicon = page.request.get("/favicon.ico")
+        assert favicon.status == 200 and favicon.headers["content-type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+
+    assert set(visited) == set(ROLES)
+    assert visited["admin"] > visited["auditor"] > visited["staf"]
+    # The `browsing` fixture then asserts that none of these pages logged a console error.
+
+
+def test_the_awaiting_count_follows_a_decision_taken_on_the_dashboard(demo, browsing, log_in):
+    page = browsing.new_page()
+    log_in(page, "staf")
+    page.goto("/")
+    before = int(page.locator("#headline-awaiting").inner_text())
+    first = page.locator("#awaiting-reports tbody tr").first
+
+    first.locator('form[action$="/verify/"] button[type=submit]').click()
+
+    expect(first).to_have_class(re.compile("table-success"))
+    still_awaiting = page.locator("#awaiting-reports tbody tr:not(.table-success)")
+    expect(page.locator("#headline-awaiting")).to_have_text(str(before - 1))
+    assert still_awaiting.count() == before - 1

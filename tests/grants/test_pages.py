@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from grants import selectors, services
 from grants.models import Disbursement, Grant, GrantEvent, GrantStatus
-from grants.templatetags.rupiah import rupiah, rupiah_short
+from grants.templatetags.rupiah import percent, rupiah, rupiah_short
 from tests.factories import VillageFactory
 from villages.models import Province, Village
 
@@ -81,6 +81,31 @@ def test_the_allocation_page_shows_total_disbursed_and_remaining(client, provinc
     assert rupiah(allocation.total_amount - approved_grant.amount) in html
     assert 'role="progressbar"' in html
     assert "Kabupaten Lampung Selatan" in html and "Kota Bandar Lampung" in html
+
+
+def test_the_allocation_and_regency_pages_show_disbursed_returned_net_and_remaining(
+    client, province_staff, approved_grant
+):
+    services.grant_disburse(grant=approved_grant, actor=province_staff, reference="SP2D-2", transfer_date=TRANSFER_DATE)
+    services.grant_return(grant=approved_grant, actor=province_staff, amount=1_000_000, reference="STS-2")
+    client.force_login(province_staff)
+    allocation = approved_grant.allocation
+
+    overview = client.get(f"/grants/{allocation.pk}/").content.decode()
+    regency = client.get(f"/grants/{allocation.pk}/regencies/18.01/").content.decode()
+
+    net = approved_grant.amount - 1_000_000
+    assert f'id="returned-total">Dikembalikan {rupiah(1_000_000)}<' in overview
+    assert f'id="net-disbursed-total">Disalurkan bersih {rupiah(net)}<' in overview
+    assert f">{rupiah_short(allocation.total_amount - net)}<" in overview
+    assert '<th class="num">Disalurkan bersih</th>' in overview
+    planned = Grant.objects.filter(allocation=allocation, village__regency_id="18.01").count() * allocation.unit_amount
+    with translation.override("id"):
+        share = percent(round(100 * approved_grant.amount / planned, 1))
+    assert f"disalurkan {rupiah(approved_grant.amount)} ({share})" in regency
+    assert (
+        f"dikembalikan {rupiah(1_000_000)}, disalurkan bersih {rupiah(net)}, sisa {rupiah(planned - net)}." in regency
+    )
 
 
 def test_the_allocation_page_drills_down_to_districts_and_grants(client, province_staff, page_allocation):

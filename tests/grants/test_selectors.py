@@ -164,6 +164,27 @@ def test_it_summarises_the_allocation_as_its_grants_do(mixed, staff):
     assert summary.disbursed_pct_of_total == round(100 * disbursed / 60_000_000, 1)
 
 
+def test_it_names_gross_returned_net_and_remaining_money_once(mixed, staff):
+    summary = allocation_summary(allocation=mixed, user=staff)
+
+    (expected,) = expected_rows(mixed, "province")
+    disbursed, returned = expected[5], expected[6]
+    assert (summary.budget, summary.disbursed, summary.returned) == (60_000_000, disbursed, returned)
+    assert summary.net_disbursed == disbursed - returned == summary.totals.net_disbursed
+    assert summary.remaining == 60_000_000 - summary.net_disbursed
+    assert summary.disbursed_pct == round(100 * disbursed / 60_000_000, 1) == summary.disbursed_pct_of_total
+    assert summary.net_disbursed_pct == round(100 * (disbursed - returned) / 60_000_000, 1)
+
+
+def test_an_officers_summary_measures_the_own_regency_against_its_planned_grants(mixed, officer_a):
+    summary = allocation_summary(allocation=mixed, user=officer_a)
+
+    (own,) = ledger(allocation=mixed, user=officer_a, level="regency")
+    assert summary.budget == own.planned
+    assert summary.remaining == own.planned - own.net_disbursed
+    assert summary.disbursed_pct == own.disbursed_pct
+
+
 def test_it_matches_the_committed_amount_in_the_summary(mixed, staff):
     summary = allocation_summary(allocation=mixed, user=staff)
 

@@ -3,23 +3,38 @@ import datetime
 import io
 import json
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.core.management import call_command
 from django.db import connection
 from django.template.loader import render_to_string
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from accounts.models import User
 from grants import selectors as grant_selectors
 from grants import services as grant_services
 from grants.models import Allocation
-from grants.templatetags.rupiah import percent, rupiah_short
-from rollout import selectors, services
-from rollout.models import DemoDataset, PillarStatus, ProgrammeTarget, Signal, SnapshotLevel
+from grants.templatetags.rupiah import percent, rupiah, rupiah_short
+from rollout import dashboard, selectors, services
+from rollout.models import (
+    Blocker,
+    DemoDataset,
+    PillarStatus,
+    ProgrammeTarget,
+    ReportStatus,
+    Signal,
+    SnapshotLevel,
+    VillageStatus,
+)
+from rollout.templatetags.blockers import blocker_text
 from tests.factories import VillageFactory
 from villages.models import Village
+from villages.services import regions_load
 
 pytestmark = pytest.mark.django_db
 
@@ -249,7 +264,9 @@ def test_the_paid_not_live_column_counts_the_paid_grants_of_villages_not_live(cl
     }
 
 
-def test_the_headline_money_is_the_allocations_ledger(client, province_staff, busy, ro_allocation):
+def test_the_headline_money_is_the_allocations_ledger(client, province_staff, busy, ro_allocation, ro_grant):
+    # Issue 11: "disbursed" is gross everywhere (it was net of returns here, and only here).
+    returned = ro_grant("returned", Village.objects.filter(regency=busy.regency_a).order_by("code").last())
     client.force_login(province_staff)
     summary = grant_selectors.allocation_summary(allocation=ro_allocation, user=province_staff)
     regency_row = grant_selectors.ledger(
@@ -260,11 +277,61 @@ def test_the_headline_money_is_the_allocations_ledger(client, province_staff, bu
     regency_html = client.get("/dashboard/regencies/18.01/").content.decode()
     kota_html = client.get("/dashboard/regencies/18.71/").content.decode()
 
-    assert headline(province_html, "headline-disbursed") == rupiah_short(summary.totals.net_disbursed)
-    assert f"{percent(summary.net_disbursed_pct_of_total)} " in province_html
-    assert headline(regency_html, "headline-disbursed") == rupiah_short(regency_row.net_disbursed)
-    assert f"{percent(regency_row.disbursed_pct)} " in regency_html
+    assert summary.returned == returned.amount and summary.disbursed > summary.net_disbursed
+    assert headline(province_html, "headline-disbursed") == rupiah_short(summary.disbursed)
+    assert headline(province_html, "headline-disbursed-share") == (
+        f"{percent(summary.disbursed_pct)} dari {rupiah_short(ro_allocation.total_amount)}"
+    )
+    assert headline(province_html, "headline-returned") == rupiah_short(summary.returned)
+    assert headline(province_html, "headline-net-disbursed") == (
+        f"Disalurkan bersih {rupiah_short(summary.net_disbursed)} ({percent(summary.net_disbursed_pct)})"
+    )
+    assert headline(province_html, "headline-remaining") == rupiah_short(
+        ro_allocation.total_amount - summary.net_disbursed
+    )
+    assert headline(regency_html, "headline-disbursed") == rupiah_short(regency_row.disbursed)
+    assert headline(regency_html, "headline-disbursed-share").startswith(f"{percent(regency_row.disbursed_pct)} ")
+    assert headline(regency_html, "headline-remaining") == rupiah_short(regency_row.planned - regency_row.net_disbursed)
     assert headline(kota_html, "headline-disbursed") == "Rp0"  # no grant in the regency
+    assert headline(kota_html, "headline-remaining") == "Rp0"
+
+
+def test_disbursed_returned_and_net_agree_on_the_dashboard_grant_pages_exports_and_api(
+    client, province_staff, busy, ro_allocation, ro_grant
+):
+    ro_grant("returned", Village.objects.filter(regency=busy.regency_a).order_by("code").last())
+    client.force_login(province_staff)
+    ledger = {row.code: row for row in grant_selectors.ledger(allocation=ro_allocation, user=province_staff)}
+    summary = grant_selectors.allocation_summary(allocation=ro_allocation, user=province_staff)
+
+    dashboard_html = client.get("/").content.decode()
+    grants_html = client.get(f"/grants/{ro_allocation.pk}/").content.decode()
+    api = client.get(f"/api/v1/allocations/{ro_allocation.pk}/ledger/").json()
+    grants_export = csv_rows(client.get(f"/grants/{ro_allocation.pk}/ledger/export/", {"file": "csv"}))
+    dashboard_export = csv_rows(client.get("/dashboard/export/regencies/", {"file": "csv"}))
+
+    table = re.findall(r'<tr data-code="([^"]+)">.*?data-col="disbursed" data-value="(\d+)"', dashboard_html, re.S)
+    assert dict(table) == {code: str(ledger[code].disbursed) if code in ledger else "0" for code, _value in table}
+    card = re.search(r'id="disbursed-total"[^>]*>(.*?)</div>', grants_html).group(1)
+    assert card == headline(dashboard_html, "headline-disbursed") == rupiah_short(summary.disbursed)
+    remaining = re.search(r'id="remaining-total"[^>]*>(.*?)</div>', grants_html).group(1)
+    assert remaining == headline(dashboard_html, "headline-remaining") == rupiah_short(summary.remaining)
+    assert (api["disbursed"], api["returned"], api["net_disbursed"], api["remaining"]) == (
+        summary.disbursed,
+        summary.returned,
+        summary.net_disbursed,
+        summary.remaining,
+    )
+    for export in (grants_export, dashboard_export):
+        header = export[0]
+        columns = [header.index(name) for name in ("Disalurkan (Rp)", "Dikembalikan (Rp)", "Disalurkan bersih (Rp)")]
+        by_code = {row[0]: [int(row[column]) for column in columns] for row in export[1:]}
+        assert by_code["18.01"] == [ledger["18.01"].disbursed, ledger["18.01"].returned, ledger["18.01"].net_disbursed]
+
+
+def csv_rows(response) -> list[list[str]]:
+    assert response.status_code == 200
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 def test_the_headline_target_is_the_target_of_the_snapshots_year(client, province_staff, busy):
@@ -318,3 +385,205 @@ def test_the_dashboard_without_snapshots_explains_what_to_do(client, province_st
     html = client.get("/").content.decode()
 
     assert "recompute_adoption" in html
+
+
+# --- figures that agree (issue 11) -------------------------------------------------------------
+
+
+def number(text: str) -> int:
+    return int(re.sub(r"\D", "", text))
+
+
+def awaiting_rows(html: str) -> list[str]:
+    table = re.search(r'<table[^>]*id="awaiting-reports">(.*?)</table>', html, re.S).group(1)
+    return re.findall(r'<tr id="awaiting-(\d+)"', table)
+
+
+@pytest.fixture
+def seeded(db) -> str:
+    """What `make run` leaves: the bundled registry and seed_demo (accounts, grants, rollout); its output."""
+    regions_load()
+    output = io.StringIO()
+    with override_settings(DEBUG=True):
+        call_command("seed_demo", stdout=output)
+    return output.getvalue()
+
+
+def test_seed_demo_prints_the_money_the_dashboard_and_the_grant_pages_show(client, seeded):
+    allocation = Allocation.objects.get()
+    client.force_login(User.objects.get(username="staf"))
+    summary = grant_selectors.allocation_summary(allocation=allocation, user=User.objects.get(username="staf"))
+
+    dashboard_html = client.get("/").content.decode()
+    grants_html = client.get(f"/grants/{allocation.pk}/").content.decode()
+
+    assert summary.returned > 0  # the demo has returns, so gross and net differ
+    with translation.override("id"):
+        assert (
+            f"disbursed {rupiah(summary.disbursed)} ({summary.disbursed_pct} %), returned {rupiah(summary.returned)}, "
+            f"net disbursed {rupiah(summary.net_disbursed)}, remaining {rupiah(summary.remaining)}."
+        ) in seeded
+    assert headline(dashboard_html, "headline-disbursed") == rupiah_short(summary.disbursed)
+    assert f"{percent(summary.disbursed_pct)} dari" in headline(dashboard_html, "headline-disbursed-share")
+    assert re.search(r'id="disbursed-total"[^>]*>(.*?)</div>', grants_html).group(1) == rupiah_short(summary.disbursed)
+    assert f"{percent(summary.disbursed_pct)} dari" in grants_html
+
+
+def test_the_awaiting_count_is_the_awaiting_list_after_seed_demo(client, seeded):
+    # One seed for every kind of reader (seed_demo takes seconds): staff, auditor and an officer.
+    for username in ("staf", "auditor", "petugas.pesisirbarat"):
+        user = User.objects.get(username=username)
+        client.force_login(user)
+
+        html = client.get("/").content.decode()
+
+        listed = awaiting_rows(html)
+        waiting = selectors.report_list(user=user).filter(status=ReportStatus.AWAITING)
+        assert listed, username  # seed_demo leaves officers' reports awaiting verification
+        assert number(headline(html, "headline-awaiting")) == len(listed) == waiting.count(), username
+
+
+@pytest.mark.parametrize("url", ["/", "/dashboard/regencies/18.01/"])
+def test_the_awaiting_count_follows_a_new_submission_at_once(client, province_staff, busy, ro_submitted, url):
+    client.force_login(province_staff)
+    before = client.get(url).content.decode()
+
+    report = ro_submitted(Village.objects.filter(regency=busy.regency_a).order_by("code").first())
+    after = client.get(url).content.decode()
+
+    assert number(headline(after, "headline-awaiting")) == number(headline(before, "headline-awaiting")) + 1
+    assert str(report.pk) in awaiting_rows(after)
+    assert number(headline(after, "headline-awaiting")) == len(awaiting_rows(after))
+
+
+LISTS = {"lagging-list": "lagging", "paid-not-live-list": "paid-not-live", "awaiting-reports": "awaiting"}
+
+
+@pytest.fixture
+def long_lists(busy, ro_grant, ro_submitted):
+    """More lagging villages, paid-not-live grants and awaiting reports than a dashboard list shows."""
+    allocation = Allocation.objects.get()
+    grant_services.allocation_update(
+        allocation=allocation,
+        actor=User.objects.get(username="staf.provinsi"),
+        total_amount=allocation.total_amount * 4,
+    )
+    for village in VillageFactory.create_batch(dashboard.LIST_LIMIT + 2, district=busy.district_a2):
+        paid(ro_grant, village)
+        ro_submitted(village, pillar1=PillarStatus.IN_PROGRESS)
+    return busy
+
+
+def cut_note(html: str, table_id: str) -> str:
+    """The note under a dashboard list (what it says about its length), tags removed."""
+    block = re.search(rf'id="{table_id}">.*?</table></div>(.*?)</div>', html, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", block).split())
+
+
+@pytest.mark.parametrize("url", ["/", "/dashboard/regencies/18.01/"])
+def test_a_list_cut_to_the_limit_says_so_and_links_to_the_whole_list(client, province_staff, long_lists, url):
+    client.force_login(province_staff)
+
+    html = client.get(url).content.decode()
+
+    scope = {"regency": "18.01"} if "regencies" in url else {"province": "18"}
+    for table_id, name in LISTS.items():
+        rows = re.search(rf'id="{table_id}">.*?<tbody>(.*?)</tbody>', html, re.S).group(1).count("<tr")
+        full = client.get(f"/dashboard/lists/{name}/", scope)
+        assert full.status_code == 200
+        total = full.context["page"].paginator.count
+        assert rows == dashboard.LIST_LIMIT < total
+        assert cut_note(html, table_id).startswith(f"{dashboard.LIST_LIMIT} dari {total}")
+        link = re.search(rf'id="{table_id}">.*?</table></div>.*?href="([^"]+)"', html, re.S).group(1)
+        assert (
+            link.replace("&amp;", "&") == f"/dashboard/lists/{name}/?{next(iter(scope))}={next(iter(scope.values()))}"
+        )
+
+
+def test_a_list_within_the_limit_says_nothing_of_a_cut(client, province_staff, busy):
+    client.force_login(province_staff)
+
+    html = client.get("/").content.decode()
+
+    for table_id in LISTS:
+        assert cut_note(html, table_id) == ""
+
+
+@pytest.mark.parametrize("name", ["lagging", "paid-not-live", "awaiting", "my-reports"])
+def test_a_whole_list_shows_every_row_in_the_readers_scope(client, officer_a, long_lists, name):
+    client.force_login(officer_a)
+
+    response = client.get(f"/dashboard/lists/{name}/")
+
+    assert response.status_code == 200
+    rows = list(response.context["page"].object_list)
+    regencies = {getattr(row, "regency_id", None) or row.village.regency_id for row in rows}
+    assert regencies <= {"18.01"}
+    assert client.get(f"/dashboard/lists/{name}/", {"regency": "18.71"}).status_code == 404
+
+
+def test_an_unknown_whole_list_is_a_404(client, province_staff, busy):
+    client.force_login(province_staff)
+
+    assert client.get("/dashboard/lists/everything/").status_code == 404
+
+
+def repeated_blockers(html: str) -> list[str]:
+    """Cells that say a blocker's category and then the same words again ("X: X ...")."""
+    labels = [str(label) for label in Blocker.labels]
+    with translation.override("id"):
+        labels += [str(label) for label in Blocker.labels]
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    return [label for label in set(labels) if re.search(rf"{re.escape(label)}\s*:\s*{re.escape(label)}", text, re.I)]
+
+
+def test_the_seeded_dashboard_names_no_official_category_and_repeats_no_blocker(client, seeded):
+    client.force_login(User.objects.get(username="staf"))
+    lagging = Village.objects.filter(rollout__blocker=Blocker.NO_SIGNAL).order_by("code").first()
+
+    pages = [client.get(url).content.decode() for url in ("/", "/dashboard/regencies/18.13/")]
+    pages.append(client.get(f"/dashboard/villages/{lagging.code}/").content.decode())
+    pages.append(client.get("/dashboard/lists/lagging/").content.decode())
+
+    for html in pages:
+        # "Desa tertinggal" is Kemendes' category of underdeveloped villages, not "not adopted yet".
+        assert "tertinggal" not in html.lower()
+        assert repeated_blockers(html) == []
+    assert "Desa/kelurahan belum teradopsi" in pages[0]
+
+
+def test_the_catalogue_borrows_no_official_village_category():
+    catalogue = (Path(settings.BASE_DIR) / "locale" / "id" / "LC_MESSAGES" / "django.po").read_text(encoding="utf-8")
+
+    assert "tertinggal" not in catalogue.lower()
+
+
+@pytest.mark.parametrize(
+    ("blocker", "note", "text"),
+    [
+        (Blocker.NO_SIGNAL, "", "Tidak ada sinyal internet"),
+        (Blocker.NO_SIGNAL, "Menara BTS rusak", "Tidak ada sinyal internet: Menara BTS rusak"),
+        (Blocker.NO_SIGNAL, "Tidak ada sinyal internet di wilayah desa.", "Tidak ada sinyal internet di wilayah desa."),
+        (Blocker.NO_SIGNAL, "tidak ada sinyal internet sama sekali", "tidak ada sinyal internet sama sekali"),
+        ("", "", ""),
+    ],
+)
+def test_a_blocker_reads_its_category_and_note_once(blocker, note, text):
+    status = VillageStatus(blocker=blocker, blocker_note=note)
+
+    with translation.override("id"):
+        assert blocker_text(status) == text
+    assert blocker_text(None) == ""
+
+
+def test_every_page_links_a_favicon_and_favicon_ico_is_served(client, province_staff, figures):
+    client.force_login(province_staff)
+
+    html = client.get("/").content.decode()
+    redirect = client.get("/favicon.ico")
+    icons = re.findall(r'<link rel="icon" href="([^"]+)"', html)
+
+    assert icons == ["/static/favicon.svg", "/static/favicon.ico"]
+    assert redirect.status_code == 302 and redirect["Location"] == "/static/favicon.ico"
+    for name in ("favicon.svg", "favicon.ico"):
+        assert (Path(settings.BASE_DIR) / "static" / name).stat().st_size > 0

@@ -197,6 +197,7 @@ CHANGED_ACCOUNT = {
     "is_active": "on",
 }
 EXPORT_TABLES = ("regencies", "districts", "villages", "lagging", "paid-not-live", "reports")
+DASHBOARD_LISTS = ("lagging", "paid-not-live", "awaiting", "my-reports")  # the overview lists' whole-list pages
 
 
 def _dated(body: dict, prefix: str = "") -> dict:
@@ -257,6 +258,7 @@ TABLE: dict[str, Route] = {
         public("api-token", plain(body=lambda w: {}), get=405, post=400),
         public("api-schema", plain(), get=200),
         public("api-docs", plain(), get=200),
+        public("favicon", plain(), get=302),
         api("api-root", plain(), get=READ_ANY),
         api("api-token-revoke", plain(), get=POST_ONLY, delete=REVOKE),
         # --- dashboard ---
@@ -268,6 +270,12 @@ TABLE: dict[str, Route] = {
         page(
             "dashboard:export",
             tuple(Variant(table, None, lambda w, table=table: {"table": table}) for table in EXPORT_TABLES),
+            get=READ_ANY,
+            lists=True,
+        ),
+        page(
+            "dashboard:list",
+            tuple(Variant(name, None, lambda w, name=name: {"name": name}) for name in DASHBOARD_LISTS),
             get=READ_ANY,
             lists=True,
         ),
@@ -657,6 +665,10 @@ def _table(name: str) -> Kwargs:
     return lambda world: {"table": name}
 
 
+def _list(name: str) -> Kwargs:
+    return lambda world: {"name": name}
+
+
 LEAKS = [
     # --- dashboard pages and exports ---
     Leak("home"),
@@ -669,6 +681,13 @@ LEAKS = [
     ),
     *(Leak("dashboard:export", _table(t), {"district": "18.71.01"}, what=t) for t in ("villages", "lagging")),
     *(Leak("dashboard:export", _table("reports"), {"status": s}, what="reports") for s in ReportStatus.values),
+    # "my-reports" lists the reader's own reports: province staff have none of B either.
+    *(Leak("dashboard:list", _list(n), control=n != "my-reports", what=n) for n in DASHBOARD_LISTS),
+    *(Leak("dashboard:list", _list(n), {"province": "18"}, control=n != "my-reports", what=n) for n in DASHBOARD_LISTS),
+    *(
+        Leak("dashboard:list", _list(n), {"regency": "18.71"}, control=n != "my-reports", officer=404, what=n)
+        for n in DASHBOARD_LISTS
+    ),
     # --- registry pages and search ---
     Leak("villages:registry"),
     Leak("villages:registry", query={"q": "RAHASIA"}),

@@ -8,8 +8,9 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 
 pytestmark = pytest.mark.django_db
 
-# Public on purpose: logging in, choosing a language, the API's own description, the admin's login.
-PUBLIC = {"login", "logout", "set_language", "api-schema", "api-docs", "api-token", "api-root"}
+# Public on purpose: logging in, choosing a language, the API's own description, the admin's login,
+# the site icon (a redirect to the static file, which every visitor may load).
+PUBLIC = {"login", "logout", "set_language", "api-schema", "api-docs", "api-token", "api-root", "favicon"}
 
 
 def walk(patterns, namespace=""):

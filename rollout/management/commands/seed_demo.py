@@ -30,9 +30,12 @@ class Command(BaseCommand):
         allocation = demo_grants_seed(admin=admin, staff=staff)
         if allocation is not None:
             summary = allocation_summary(allocation=allocation, user=admin)
+            # The figures and names of the dashboard and the grant pages (grants.selectors.MoneySummary).
             self.stdout.write(
                 f"Demo allocation {allocation}: total {rupiah(allocation.total_amount)}, "
-                f"{summary.totals.units} grants, disbursed {rupiah(summary.totals.disbursed)}."
+                f"{summary.totals.units} grants, disbursed {rupiah(summary.disbursed)} ({summary.disbursed_pct} %), "
+                f"returned {rupiah(summary.returned)}, net disbursed {rupiah(summary.net_disbursed)}, "
+                f"remaining {rupiah(summary.remaining)}."
             )
         officers = {user.regency_id: user for user in users if user.regency_id}
         if demo_rollout_seed(staff=staff, officers=officers):
