@@ -350,7 +350,7 @@ def test_it_shows_one_village_rollout(api_client, auditor, province_staff, api_v
 def test_it_answers_404_for_an_unknown_village(api_client, auditor, registry):
     api_client.force_authenticate(auditor)
 
-    assert api_client.get(f"{ROLLOUT}18.01.01.2999/").status_code == 404
+    assert api_client.get(f"{ROLLOUT}18.01.01.2000/").status_code == 404  # a number VillageFactory never makes
 
 
 def test_it_answers_404_for_an_inactive_village(api_client, auditor, registry):
@@ -606,7 +606,7 @@ def test_it_refuses_a_bulk_submission_with_one_bad_row_keyed_by_row(api_client, 
 
 def test_it_refuses_a_bulk_submission_with_an_unknown_village_code(api_client, officer_a, registry):
     body = _bulk_body("18.01.01", _villages("18.01.01.")[:2])
-    body["reports"].insert(1, {**body["reports"][0], "village": "18.01.01.2999"})
+    body["reports"].insert(1, {**body["reports"][0], "village": "18.01.01.2000"})  # never made by VillageFactory
     api_client.force_authenticate(officer_a)
     before = _written()
 
