@@ -763,12 +763,11 @@ def plan_parse(*, text: str, old: Sequence[UnitRow], new: Sequence[UnitRow], all
     try:
         for raw in reader:
             line = reader.line_num
-            if None in raw:
-                errors.append((line, "more fields than the header has columns"))
-                continue
-            values = {key: _unescape((value or "").strip()) for key, value in raw.items()}
+            values = {key: _unescape((value or "").strip()) for key, value in raw.items() if key is not None}
             row = PlanRow(**values, line=line)
             problems = _row_problems(row, old_units, new_units, allow_unresolved)
+            if None in raw:
+                problems.insert(0, "more fields than the header has columns")
             for code, seen, side in ((row.old_code, old_line, "old"), (row.new_code, new_line, "new")):
                 if code and code in seen:
                     problems.append(f"{side} code {code} is already on line {seen[code]}: a unit is matched once")
