@@ -13,10 +13,12 @@ level, so a village is matched only once its district and regency are:
 5. the same number under the matched parent (the same code when the parent kept its code), whatever the
    name, when nothing above contradicts it (codes are reused, so a code alone is the weakest evidence).
 
-Whenever one of these finds several equally good candidates, or a name match across parents (or a close
-spelling) contradicts the codes, the units involved are `unresolved`, listed with their candidates and
-left for a person to decide; nothing is guessed silently. Leftovers that still look alike (similarity at
-least POSSIBLE_THRESHOLD) are unresolved too. What is left over then is `gone` (old side) or `new` (new side).
+Whenever one of these finds several equally good candidates, or a match by name across parents or by a
+close spelling is contradicted by two renames in place that explain the same units (the old code still
+names an open unit and the new code named one), the units involved are `unresolved`, listed with their
+candidates and left for a person to decide; nothing is guessed silently. Leftovers that still look alike
+(similarity at least POSSIBLE_THRESHOLD) are unresolved too. What is left over then is `gone` (old side) or
+`new` (new side).
 
 The plan is a CSV (`plan_write`, `plan_read`): one row per changed unit, `PLAN_COLUMNS`. `plan_read`
 validates a hand-edited plan against both lists and reports every problem with its line number.
@@ -55,7 +57,7 @@ CLOSE_MARGIN = 0.03
 POSSIBLE_THRESHOLD = 0.75
 
 LEVEL_INDEX = {level: index for index, level in enumerate(LEVELS)}
-VILLAGE_KIND_WORDS = {"kelurahan": "kelurahan", "desa": "desa", "desa_adat": "desa adat"}
+_KIND_WORDS = {"kelurahan": "kelurahan", "desa": "desa", "desa_adat": "desa adat"}
 
 
 class Change(models.TextChoices):
@@ -599,7 +601,7 @@ class _Planner:
     def _kind_note(self, old_code: str, new_code: str) -> str:
         old, new = self.old[old_code], self.new[new_code]
         if old.level == "village" and old.kind != new.kind:
-            return f"; {VILLAGE_KIND_WORDS.get(old.kind, old.kind)} -> {VILLAGE_KIND_WORDS.get(new.kind, new.kind)}"
+            return f"; {_KIND_WORDS.get(old.kind, old.kind)} -> {_KIND_WORDS.get(new.kind, new.kind)}"
         return ""
 
     def _parent_note(self, old_code: str, new_code: str) -> str:
