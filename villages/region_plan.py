@@ -749,7 +749,8 @@ def plan_parse(*, text: str, old: Sequence[UnitRow], new: Sequence[UnitRow], all
     change or level, a code that is not in its list or not of the row's level, a unit on two rows, a rename
     that keeps the name or changes the code, a recode that changes the kind, a name that is not the unit's,
     `unresolved` rows (unless `allow_unresolved`, for review), and units the plan leaves unexplained (an old
-    code missing from the new list without a row, or a name that changes without one).
+    code missing from the new list without a row, or a name that changes without one; reported at the last
+    line, as they belong to no row).
     """
     old_units = {unit.code: unit for unit in old}
     new_units = {unit.code: unit for unit in new}
@@ -770,10 +771,16 @@ def plan_parse(*, text: str, old: Sequence[UnitRow], new: Sequence[UnitRow], all
             problems = _row_problems(row, old_units, new_units, allow_unresolved)
             if None in raw:
                 problems.insert(0, "more fields than the header has columns")
-            for code, seen, side in ((row.old_code, old_line, "old"), (row.new_code, new_line, "new")):
-                if code and code in seen:
+            for code, seen, side, units in (
+                (row.old_code, old_line, "old", old_units),
+                (row.new_code, new_line, "new", new_units),
+            ):
+                # A code that is not a unit of this level in its list is reported once, above, and not taken.
+                if not code or code not in units or units[code].level != row.level:
+                    continue
+                if code in seen:
                     problems.append(f"{side} code {code} is already on line {seen[code]}: a unit is matched once")
-                elif code:
+                else:
                     seen[code] = line
             errors.extend((line, problem) for problem in problems)
             rows.append(row)

@@ -13,10 +13,13 @@ import pytest
 from villages.region_plan import (
     DATA_DIR,
     Change,
+    PlanFileError,
     UnitRow,
     decrees_read,
     name_key,
     plan_changes,
+    plan_parse,
+    plan_to_csv,
     units_read,
 )
 
@@ -425,3 +428,21 @@ def test_lampung_2022_to_2025_is_85_renames_and_16_of_them_only_restyle_the_name
     assert {row.level for row in restyled} == {"province", "regency"}
     assert len(restyled) == 16
     assert all(row.old_code == row.new_code for row in plan.rows)
+
+
+def test_lampung_2019_to_2025_a_hand_edited_plan_with_a_wrong_row_is_refused_with_its_line_number():
+    old, new = units_read(path=LISTS[2019]), units_read(path=LISTS[2025])
+    lines = plan_to_csv(plan_changes(old=old, new=new)).splitlines(keepends=True)
+    assert plan_parse(text="".join(lines), old=old, new=new).counts() == plan_between(2019, 2025).counts()
+    # A reviewer points Negeri Batin at its new district instead of its new code.
+    number = next(index for index, line in enumerate(lines, start=1) if line.startswith("18.08.01.2008,"))
+    lines[number - 1] = lines[number - 1].replace("18.08.15.2001", "18.08.15")
+
+    with pytest.raises(PlanFileError) as caught:
+        plan_parse(text="".join(lines), old=old, new=new)
+
+    assert caught.value.errors[0] == f"line {number}: new code 18.08.15 is a district, the row says village"
+    # Negeri Batin's new code is now on no row: it is not in the old list, so that is refused too.
+    assert caught.value.errors[1:] == [
+        f"line {len(lines)}: new village 18.08.15.2001 'Negeri Batin' is not in the old list and has no row"
+    ]
