@@ -91,23 +91,23 @@ class DisbursementRef:
 # Reason codes -> message; params are JSON values (amounts as integer rupiah, dates ISO), so that a
 # stored reason is shown in the reader's language.
 MESSAGES = {
-    "exact": _("SP2D %(reference)s paid with its amount, %(amount)s."),
-    "batch_leg": _("Transfer to %(village)s, %(leg)d of %(legs)d of the batch SP2D %(reference)s (%(amount)s)."),
-    "amount_differs": _("SP2D %(reference)s: the bank paid %(paid)s, the portal disbursed %(disbursed)s."),
+    "exact": _("%(reference)s paid with its amount, %(amount)s."),
+    "batch_leg": _("Transfer to %(village)s, %(leg)d of %(legs)d of the batch %(reference)s (%(amount)s)."),
+    "amount_differs": _("%(reference)s: the bank paid %(paid)s, the portal disbursed %(disbursed)s."),
     "batch_incomplete": _(
-        "Batch SP2D %(reference)s: the statement pays %(found)d of its %(legs)d villages' transfers "
+        "Batch %(reference)s: the statement pays %(found)d of its %(legs)d villages' transfers "
         "(%(paid)s of %(disbursed)s)."
     ),
-    "paid_again": _("SP2D %(reference)s is already paid by line %(first_line)d; this line pays it again."),
-    "paid_earlier": _("SP2D %(reference)s was already confirmed by an earlier statement (%(statement)s)."),
+    "paid_again": _("%(reference)s is already paid by line %(first_line)d; this line pays it again."),
+    "paid_earlier": _("%(reference)s was already confirmed by an earlier statement (%(statement)s)."),
     "no_reference": _("The bank's text names no SP2D of this allocation."),
     "unknown_reference": _("The bank's text names SP2D %(token)s, which this allocation does not have."),
     "ambiguous": _(
         "The bank's text names several SP2D of this allocation (%(references)s) and the amount does not tell which."
     ),
-    "not_on_statement": _("No line of this statement pays SP2D %(reference)s of %(date)s (%(amount)s)."),
-    "return_full": _("Returns SP2D %(reference)s in full (%(amount)s): the grant's return is proposed."),
-    "return_partial": _("Returns %(amount)s of SP2D %(reference)s (%(disbursed)s paid): a partial return is proposed."),
+    "not_on_statement": _("No line of this statement pays %(reference)s of %(date)s (%(amount)s)."),
+    "return_full": _("Returns %(reference)s in full (%(amount)s): the grant's return is proposed."),
+    "return_partial": _("Returns %(amount)s of %(reference)s (%(disbursed)s paid): a partial return is proposed."),
     # Notes, shown after a reason.
     "names_village": _("The text names %(village)s."),
     "other_village": _("The text names village %(named)s, which this SP2D does not pay."),

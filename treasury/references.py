@@ -109,7 +109,12 @@ class ReferenceIndex:
         hits.sort(key=lambda hit: (hit.start - hit.end, hit.start))
         kept: list[Found] = []
         for hit in hits:
-            if not any(other.start <= hit.start and hit.end <= other.end for other in kept):
+            # Left out when inside a longer one; references found on the same span are all kept.
+            inside = (
+                other.start <= hit.start and hit.end <= other.end and (other.start, other.end) != (hit.start, hit.end)
+                for other in kept
+            )
+            if not any(inside):
                 kept.append(hit)
         return kept
 

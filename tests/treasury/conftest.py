@@ -2,7 +2,7 @@
 services (plan -> approve -> disburse, one SP2D per grant or per regency batch), as the matcher reads them."""
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from grants import services
@@ -96,3 +96,10 @@ def scenario() -> Scenario:
 @pytest.fixture
 def disbursements(allocation, staff, natar, scenario) -> list[DisbursementRef]:
     return disburse(allocation, staff, natar, singles=scenario.single_disbursements, batches=scenario.batches)
+
+
+@pytest.fixture
+def english():
+    """Read the messages in English, whatever the default language (Bahasa Indonesia) is."""
+    with translation.override("en"):
+        yield

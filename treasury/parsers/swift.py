@@ -169,8 +169,8 @@ def parse_mt940(data: bytes, errors: list[tuple[int, str]]) -> tuple[StatementHe
                 message.closing, message.closing_date = _balance(collection, tag_id, _("the closing balance"))
                 message.closing_line = number
             elif tag_id == 61:
-                if len(collection) != count + 1:
-                    # The package merges a :61: without its transaction type (e.g. NTRF) into the previous one.
+                if len(collection) != count + 1 or not collection[count].data.get("id"):
+                    # The package merges the :61: after one without its transaction type (e.g. NTRF) into it.
                     raise ValueRefused(_("the :61: line has no transaction type code (e.g. NTRF)."))
                 pending.append((number, count))
                 message.lines.append(_statement_line(number, collection[count].data))
