@@ -439,3 +439,12 @@ def test_a_refusal_names_the_lines_in_its_fields(english):
         "file": ["Line 2: debet: -1 is negative; money out is written in debet, money in in kredit."]
     }
     assert caught.value.message == "The statement file was refused; nothing was imported."
+
+
+def test_it_refuses_overlong_cells_with_their_line(english):
+    errors = refusal(csv(f"2024-01-05,{'x' * 1001},R1,1,,", f"2024-01-05,TRF,{'R' * 101},1,,"), "rk.csv")
+
+    assert errors == [
+        (2, "keterangan: longer than 1000 characters."),
+        (3, "referensi_bank: longer than 100 characters."),
+    ]

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from django.utils.translation import gettext as _
 
 from treasury.parsers.common import (
+    BANK_REFERENCE_MAX_LENGTH,
     StatementHeader,
     StatementLine,
     ValueRefused,
@@ -127,8 +128,10 @@ def _row_line(number: int, row: list, found: dict[str, int], errors: list[tuple[
             problems.append(str(exc))
     description = " ".join(_text(cell("keterangan")).split())
     reference = " ".join(_text(cell("referensi_bank")).split())
-    if len(description) > MAX_TEXT_LENGTH or len(reference) > MAX_TEXT_LENGTH:
-        problems.append(_("a text cell is longer than %(limit)d characters.") % {"limit": MAX_TEXT_LENGTH})
+    if len(description) > MAX_TEXT_LENGTH:
+        problems.append(_("keterangan: longer than %(limit)d characters.") % {"limit": MAX_TEXT_LENGTH})
+    if len(reference) > BANK_REFERENCE_MAX_LENGTH:
+        problems.append(_("referensi_bank: longer than %(limit)d characters.") % {"limit": BANK_REFERENCE_MAX_LENGTH})
     if not problems:
         debit, credit = values["debet"], values["kredit"]
         if debit and credit:
