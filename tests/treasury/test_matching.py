@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.utils import translation
 
 from treasury.matching import (
     DisbursementRef,
@@ -227,3 +228,13 @@ def test_the_invariants_refuse_outcomes_that_lose_a_debit():
 
     with pytest.raises(ReconciliationInvariantError):
         check_invariants(broken, lines=lines)
+
+
+def test_reasons_and_refusals_read_in_bahasa_indonesia_by_default():
+    result, _found = outcomes([line(2, "TRF SP2D 0001/BL/2024 DESA HAJIMENA", UNIT)], [D1])
+
+    with translation.override("id"):
+        assert str(result.outcomes[0].reason) == (
+            "SP2D NO.0001/BL/2024 dibayar sesuai jumlahnya, Rp6.000.000. Keterangan menyebut Hajimena (18.01.04.2001)."
+        )
+        assert str(OutcomeKind.UNMATCHED_DISBURSEMENT.label) == "Tidak ada di rekening koran"
