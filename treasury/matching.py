@@ -35,7 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from grants.services import reference_key
 from grants.templatetags.rupiah import rupiah
 from treasury.parsers.common import StatementLine
-from treasury.references import ReferenceIndex, names_village, sp2d_token, village_codes
+from treasury.references import BankText, ReferenceIndex, sp2d_token, village_codes
 
 
 class OutcomeKind(models.TextChoices):
@@ -197,7 +197,7 @@ class _Line:
     """A line with what its text says: the disbursements it names and the villages."""
 
     line: StatementLine
-    text: str
+    text: BankText
     candidates: list[DisbursementRef]
     villages: tuple[str, ...]
     chosen: DisbursementRef | None = None
@@ -205,7 +205,7 @@ class _Line:
 
 
 def _names_grant(item: _Line, grant: GrantRef) -> bool:
-    return grant.village_code in item.villages or names_village(item.text, grant.village_name)
+    return grant.village_code in item.villages or item.text.names(grant.village_name)
 
 
 def _choose(item: _Line) -> Reason | None:
@@ -214,7 +214,7 @@ def _choose(item: _Line) -> Reason | None:
         item.chosen = item.candidates[0]
         return None
     if not item.candidates:
-        token = sp2d_token(item.text)
+        token = sp2d_token(item.text.text)
         return Reason("unknown_reference", {"token": token}) if token else Reason("no_reference")
     amount = item.line.amount
     fitting = [
@@ -356,9 +356,9 @@ def reconcile(
     other_credits: list[StatementLine] = []
     paying: dict[int, list[_Line]] = defaultdict(list)
     for line in sorted(lines, key=lambda item: (item.date, item.line)):
-        text = f"{line.description} {line.bank_reference}"
+        text = BankText(f"{line.description} {line.bank_reference}")
         candidates = [by_id[key] for key in index.keys_in(text)]
-        item = _Line(line, text, candidates, tuple(village_codes(text, known_villages)))
+        item = _Line(line, text, candidates, tuple(village_codes(text.text, known_villages)))
         unpaid = _choose(item)
         if line.is_debit and unpaid is not None:
             outcomes.append(Outcome(OutcomeKind.UNMATCHED_LINE, unpaid, line, villages=item.villages))

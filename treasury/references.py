@@ -34,6 +34,9 @@ _FILLER_RE = re.compile(r"sp2d[\W_]*(?:nomor|nmr|nr|no)(?![^\W\d_])[\W_]*", re.I
 _SP2D_TOKEN_RE = re.compile(r"sp2d[\W_]*([^\W_]*\d[^\W_]*(?:\s*[./\-]\s*[^\W_]+)*)", re.IGNORECASE)
 # Kemendagri village codes: 18.01.04.2001, or the same digits without the dots.
 _DOTTED_VILLAGE_RE = re.compile(r"(?<![\d.])(\d{2})\.(\d{2})\.(\d{2})\.(\d{4})(?![\d])")
+_WORD_RE = re.compile(r"[^\W_]+")
+# Runs of digits or of letters: a reference starts and ends on their edges.
+_ATOM_RE = re.compile(r"\d+|[^\W\d_]+")
 _PLAIN_VILLAGE_RE = re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{2})(\d{4})(?!\d)")
 
 
@@ -45,25 +48,56 @@ class Compact:
     boundaries: frozenset[int]
 
 
-def _kind(character: str) -> int:
-    return 1 if character.isdigit() else 2
+def canonical(text: str) -> str:
+    """`grants.services.reference_key(text)`, with a shortcut for ASCII text (nearly all bank text):
+    there NFKC changes nothing and no character is invisible, so it is lower case with whitespace
+    collapsed (tests/treasury/test_references.py checks the two agree)."""
+    if text.isascii():
+        return " ".join(text.lower().split())
+    return reference_key(text)
 
 
 def compact(value: str) -> Compact:
-    text = _FILLER_RE.sub("sp2d ", reference_key(value))
-    kept: list[str] = []
-    boundaries = {0}
-    separated = False
-    for character in text:
-        if not character.isalnum():
-            separated = True
-            continue
-        if kept and (separated or _kind(kept[-1]) != _kind(character)):
-            boundaries.add(len(kept))
-        kept.append(character)
-        separated = False
-    boundaries.add(len(kept))
-    return Compact("".join(kept), frozenset(boundaries))
+    return _compact_canonical(canonical(value))
+
+
+def _compact_canonical(text: str) -> Compact:
+    atoms = _ATOM_RE.findall(_FILLER_RE.sub("sp2d ", text))
+    boundaries = [0]
+    for atom in atoms:
+        boundaries.append(boundaries[-1] + len(atom))
+    return Compact("".join(atoms), frozenset(boundaries))
+
+
+class BankText:
+    """One line's text with its canonical and compact forms and its words, each computed once."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.canonical = canonical(text)
+        self._compact: Compact | None = None
+        self._words: tuple[str, ...] | None = None
+
+    @property
+    def compact(self) -> Compact:
+        if self._compact is None:
+            self._compact = _compact_canonical(self.canonical)
+        return self._compact
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        if self._words is None:
+            self._words = tuple(_WORD_RE.findall(self.canonical))
+        return self._words
+
+    def names(self, name: str) -> bool:
+        """Whether the text names `name` as whole words (in any case or spacing)."""
+        wanted = tuple(_WORD_RE.findall(canonical(name)))
+        if not wanted:
+            return False
+        size = len(wanted)
+        words = self.words
+        return any(words[start : start + size] == wanted for start in range(len(words) - size + 1))
 
 
 def reference_patterns(reference: str) -> set[str]:
@@ -94,9 +128,9 @@ class ReferenceIndex:
                 self._keys.setdefault(pattern, set()).add(key)
         self._lengths = sorted({len(pattern) for pattern in self._keys})
 
-    def find(self, text: str) -> list[Found]:
+    def find(self, text: str | BankText) -> list[Found]:
         """Every reference in `text`, longest first; one contained in a longer one found is left out."""
-        form = compact(text)
+        form = text.compact if isinstance(text, BankText) else compact(text)
         hits: list[Found] = []
         for start in sorted(form.boundaries):
             for length in self._lengths:
@@ -118,7 +152,7 @@ class ReferenceIndex:
                 kept.append(hit)
         return kept
 
-    def keys_in(self, text: str) -> list[Hashable]:
+    def keys_in(self, text: str | BankText) -> list[Hashable]:
         """The distinct keys of the references in `text`, in order of the longest match first."""
         return list(dict.fromkeys(hit.key for hit in self.find(text)))
 
@@ -142,8 +176,4 @@ def village_codes(text: str, known: Mapping[str, str] | None = None) -> list[str
 
 def names_village(text: str, name: str) -> bool:
     """Whether a text names a village (its name as whole words, in any case or spacing)."""
-    words = reference_key(name).split()
-    if not words:
-        return False
-    pattern = r"(?<!\w)" + r"\s*".join(re.escape(word) for word in words) + r"(?!\w)"
-    return re.search(pattern, reference_key(text)) is not None
+    return BankText(text).names(name)

@@ -3,7 +3,7 @@
 import pytest
 
 from grants.services import reference_key
-from treasury.references import ReferenceIndex, compact, names_village, sp2d_token, village_codes
+from treasury.references import ReferenceIndex, canonical, compact, names_village, sp2d_token, village_codes
 
 REFERENCES = {
     1: "SP2D NO.0012/BL/2024",
@@ -104,3 +104,17 @@ def test_it_picks_up_village_codes_dotted_or_plain_when_known():
 )
 def test_it_tells_whether_a_text_names_a_village(text, name, named):
     assert names_village(text, name) is named
+
+
+def test_the_ascii_shortcut_agrees_with_the_grants_canonical_form():
+    every_ascii = "".join(map(chr, range(128)))
+    samples = [
+        every_ascii,
+        every_ascii[::-1],
+        "  TRF\tSP2D  No.0012/BL/2024\r\nDESA X  ",
+        "sp2d\u200bno",
+        "\uff33\uff30\uff12\uff24 \u00a0x",
+    ]
+
+    for sample in samples:
+        assert canonical(sample) == reference_key(sample)
