@@ -297,20 +297,21 @@ def _disbursement_outcomes(
                 )
         return results
 
+    # Not paid as SP2D says: the first line, and each line paying one village of a batch, differ.
     mismatched = set(legs) | {0}
-    paid = sum(items[index].line.debit for index in mismatched)
-    if disbursement.is_batch:
-        params = {**base, "found": len(legs), "legs": len(disbursement.grants), "paid": paid}
-        mismatch = Reason("batch_incomplete", params | {"disbursed": disbursement.amount})
+    found = {"found": len(legs), "legs": len(disbursement.grants)}
+    found["paid"] = sum(items[index].line.debit for index in mismatched)
     results = []
     for index, item in enumerate(items):
-        if index in mismatched:
-            if not disbursement.is_batch:
-                mismatch = Reason("amount_differs", {**base, "paid": item.line.debit, "disbursed": disbursement.amount})
-            results.append(outcome(OutcomeKind.AMOUNT_MISMATCH, item, mismatch, legs.get(index)))
-        else:
+        if index not in mismatched:
             again = Reason("paid_again", {**base, "first_line": items[0].line.line})
             results.append(outcome(OutcomeKind.DUPLICATE, item, again))
+            continue
+        if disbursement.is_batch:
+            reason = Reason("batch_incomplete", {**base, **found, "disbursed": disbursement.amount})
+        else:
+            reason = Reason("amount_differs", {**base, "paid": item.line.debit, "disbursed": disbursement.amount})
+        results.append(outcome(OutcomeKind.AMOUNT_MISMATCH, item, reason, legs.get(index)))
     return results
 
 
