@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "accounts",
     "villages",
     "grants",
+    "treasury",
     "rollout",
 ]
 
