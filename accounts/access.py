@@ -4,7 +4,7 @@ Every page, API view, export and admin list that shows regional data passes
 its queryset through `restrict_to_scope`, so the regency scope of an officer
 is decided here and nowhere else; what each role may do is `ROLE_CAPABILITIES`,
 asked through `has_capability` / `require_capability` (pages), `requires` (API)
-and `PolicyAdmin` (the Django admin).
+and `PolicyAdmin` / `ReadOnlyAdmin` (the Django admin).
 """
 
 from enum import StrEnum
@@ -12,6 +12,7 @@ from enum import StrEnum
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
@@ -154,3 +155,13 @@ class PolicyAdmin(admin.ModelAdmin):
         if self.regency_field is None:
             return queryset
         return restrict_to_scope(queryset, request.user, regency_field=self.regency_field)
+
+
+class ReadOnlyAdmin(PolicyAdmin):
+    """Viewed under the access policy; changed by nobody here, superusers included: the rows change
+    through their app's services only."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def _may_change(self, request) -> bool:
+        return False

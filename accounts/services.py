@@ -10,7 +10,6 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import AuditAction, AuditEntry, Role, User
 from smartvillage.errors import ApplicationError
-from villages.models import Regency
 
 # Demo accounts for the embedded mode: (username, role, regency code or None, Django admin access).
 DEMO_USERS = (
@@ -21,6 +20,10 @@ DEMO_USERS = (
     ("petugas.pesisirbarat", Role.REGENCY_OFFICER, "18.13", False),
     ("petugas.lampungselatan", Role.REGENCY_OFFICER, "18.01", False),
 )
+
+# The regency model (villages.Regency), reached through the account's own foreign key: accounts sits below
+# villages in the layers (README "Layout") and names it nowhere else.
+Regency = User._meta.get_field("regency").related_model
 
 # Account fields a province administrator edits, in the order the audit trail lists them.
 USER_FIELDS = ("username", "first_name", "last_name", "email", "role", "regency", "is_active")
@@ -62,7 +65,7 @@ def changed_fields(before: dict[str, object], after: dict[str, object]) -> dict[
 class UserInput:
     username: str
     role: str
-    regency: Regency | None = None
+    regency: models.Model | None = None  # a villages.Regency
     first_name: str = ""
     last_name: str = ""
     email: str = ""

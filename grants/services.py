@@ -35,8 +35,8 @@ from grants.models import (
     GrantEvent,
     GrantStatus,
 )
-from grants.templatetags.rupiah import rupiah
 from smartvillage.errors import ApplicationError, TransitionRefused
+from smartvillage.templatetags.rupiah import rupiah
 from villages.models import Province, Regency, Village
 
 # The programme's grant: Rp6,000,000 for every desa and kelurahan (hibah desa cerdas).

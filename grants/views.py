@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import Capability, has_capability, regency_scope, require_capability
 from grants import selectors, services
-from grants.api import GrantFilter
+from grants.filters import GrantFilter
 from grants.forms import ACTION_FORMS, AllocationActionForm, BatchForm
 from grants.models import GrantAction, GrantStatus
 from smartvillage.errors import ApplicationError

@@ -3,10 +3,9 @@
 from django.contrib import admin
 from django.db import models, transaction
 
-from accounts.access import Capability, PolicyAdmin
+from accounts.access import Capability, PolicyAdmin, ReadOnlyAdmin
 from accounts.models import AuditAction
 from accounts.services import audit_record
-from grants.admin import ReadOnlyAdmin
 from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport, VillageStatus
 
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import Capability, requires
+from accounts.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from grants.models import Grant
 from rollout import selectors, services
 from rollout.models import (
@@ -25,7 +26,6 @@ from rollout.models import (
 )
 from smartvillage.api import ValuesListMixin, lookup_any_segment, validated
 from smartvillage.errors import ApplicationError
-from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from villages.api import CODE_PARAMETER
 from villages.models import DISTRICT_CODE_RE, District, Village
 

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from grants import selectors, services
 from grants.models import Disbursement, Grant, GrantEvent, GrantStatus
-from grants.templatetags.rupiah import percent, rupiah, rupiah_short
+from smartvillage.templatetags.rupiah import percent, rupiah, rupiah_short
 from tests.factories import VillageFactory
 from villages.models import Province, Village
 

@@ -36,8 +36,8 @@ from rest_framework.test import APIClient
 
 from grants.models import Allocation, Grant
 from grants.services import GRANT_UNIT_AMOUNT, transfer_window
-from grants.templatetags.rupiah import rupiah
 from rollout.models import ProgressReport, ReportStatus, VillageStatus
+from smartvillage.templatetags.rupiah import rupiah
 from tests.conftest import PASSWORD
 from tests.smartvillage.conftest import SECRET_B, World
 from tests.smartvillage.test_url_access import walk
@@ -440,8 +440,7 @@ TABLE: dict[str, Route] = {
             lists=True,
         ),
         api("paid-not-live", plain(), get=READ_ANY, lists=True),
-        # --- accounts: the own password (everyone signed in), user management (province admins) and
-        # the audit trail (auditors and admins) ---
+        # --- accounts: the own password (everyone signed in), user management (province admins) ---
         page(
             "accounts:password-change",
             plain(body=lambda w: PASSWORD_CHANGE),
@@ -462,8 +461,9 @@ TABLE: dict[str, Route] = {
             get=POST_ONLY,
             post=ADMIN_ONLY_SAVED,
         ),
-        page("accounts:audit", plain(), get=AUDIT),
-        page("accounts:audit-export", plain(query=lambda w: {"format": "csv"}), get=AUDIT),
+        # --- portal: the audit trail (auditors and admins) ---
+        page("portal:audit", plain(), get=AUDIT),
+        page("portal:audit-export", plain(query=lambda w: {"format": "csv"}), get=AUDIT),
     ]
 }
 

@@ -1,4 +1,5 @@
-"""The dashboard pages: province (or an officer's regency) at a glance, drill-down to a village.
+"""The pages that read across apps: the dashboard (province, or an officer's regency, at a glance,
+drilling down to a village; its whole lists and exports) and the audit trail.
 
 Figures come from the latest AdoptionSnapshot rows and aggregate queries, so a
 page runs a constant number of queries however many villages it covers. The overview
@@ -12,6 +13,7 @@ paid-but-not-live counts, and the three lists, each read with the length of the 
 import json
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -21,12 +23,15 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_safe
 
-from accounts.access import Capability, has_capability, regency_scope
+from accounts.access import Capability, has_capability, regency_scope, require_capability
 from grants import selectors as grant_selectors
 from grants.models import Allocation
+from portal import selectors as portal_selectors
+from portal.context_processors import demo_data_flag
+from portal.forms import AuditFilterForm
 from rollout import selectors
-from rollout.context_processors import demo_data_flag
 from rollout.models import ReportStatus, SnapshotLevel
 from rollout.services import adopted
 from smartvillage.exports import EXPORT_FORMATS, export_response
@@ -36,6 +41,7 @@ BOUNDARIES_FILE = Path(__file__).resolve().parent.parent / "villages" / "data" /
 # The overview's lists show this many rows and say how many there are in all ("15 of 60").
 LIST_LIMIT = 15
 LIST_PAGE_SIZE = 100
+AUDIT_PAGE_SIZE = 50
 
 
 @cache
@@ -559,3 +565,40 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
     else:
         raise Http404
     return export_response(filename=f"{table}", headers=headers, rows=body, file_format=file_format)
+
+
+# --- the audit trail (auditors and province administrators; read only) ----------------------------
+
+
+@login_required
+@require_safe
+def audit(request: HttpRequest) -> HttpResponse:
+    require_capability(request.user, Capability.VIEW_AUDIT)
+    form = AuditFilterForm(request.GET)
+    query = form.query()
+    page = Paginator(portal_selectors.audit_trail(query=query), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = {name: value for name, value in request.GET.items() if name != "page" and value}
+    context = {
+        "form": form,
+        "trail": query.trail,
+        "page": page,
+        "rows": list(portal_selectors.audit_rows(query.trail, page)),
+        "query": urlencode(params),
+    }
+    return render(request, "portal/audit.html", context)
+
+
+@login_required
+@require_safe
+def audit_export(request: HttpRequest) -> HttpResponse:
+    require_capability(request.user, Capability.VIEW_AUDIT)
+    file_format = request.GET.get("format", "csv")
+    if file_format not in EXPORT_FORMATS:
+        raise Http404
+    query = AuditFilterForm(request.GET).query()
+    return export_response(
+        filename=f"audit-{query.trail}",
+        headers=[_("Time"), _("By"), _("Action"), _("Object"), _("Details")],
+        rows=portal_selectors.audit_rows(query.trail, portal_selectors.audit_trail(query=query).iterator()),
+        file_format=file_format,
+    )

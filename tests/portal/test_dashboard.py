@@ -19,8 +19,8 @@ from accounts.models import User
 from grants import selectors as grant_selectors
 from grants import services as grant_services
 from grants.models import Allocation
-from grants.templatetags.rupiah import percent, rupiah, rupiah_short
-from rollout import dashboard, selectors, services
+from portal import views as dashboard
+from rollout import selectors, services
 from rollout.models import (
     Blocker,
     DemoDataset,
@@ -32,6 +32,7 @@ from rollout.models import (
     VillageStatus,
 )
 from rollout.templatetags.blockers import blocker_text
+from smartvillage.templatetags.rupiah import percent, rupiah, rupiah_short
 from tests.factories import VillageFactory
 from villages.models import Village
 from villages.services import regions_load

@@ -9,10 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import selectors
 from accounts.models import AuditAction, AuditEntry, Role
 from accounts.services import audit_record
 from grants import services as grant_services
+from portal import selectors
 from rollout import services as rollout_services
 from rollout.models import PillarStatus, Signal
 from smartvillage.errors import ApplicationError
@@ -75,7 +75,7 @@ def english(client):
 
 
 def rows(client, **params) -> list[list[str]]:
-    response = client.get(reverse("accounts:audit-export"), {"format": "csv", **params})
+    response = client.get(reverse("portal:audit-export"), {"format": "csv", **params})
     assert response.status_code == 200
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
 
@@ -153,7 +153,7 @@ def test_the_audit_page_shows_the_trail_escaped(client, auditor, history, provin
     )
     client.force_login(auditor)
 
-    page = client.get(reverse("accounts:audit")).content.decode()
+    page = client.get(reverse("portal:audit")).content.decode()
 
     assert "Pergub No. 12/2024" in page
     assert "<b>Pergub</b>" not in page and "&lt;b&gt;Pergub&lt;/b&gt;" in page
@@ -165,7 +165,7 @@ def test_the_audit_page_runs_a_constant_number_of_queries(client, auditor, histo
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            assert client.get(reverse("accounts:audit"), {"trail": trail}).status_code == 200
+            assert client.get(reverse("portal:audit"), {"trail": trail}).status_code == 200
         return len(captured)
 
     few = queries()
@@ -180,24 +180,24 @@ def test_the_audit_page_runs_a_constant_number_of_queries(client, auditor, histo
 def test_only_auditors_and_admins_read_the_trail(client, request, role_fixture):
     client.force_login(request.getfixturevalue(role_fixture))
 
-    assert client.get(reverse("accounts:audit")).status_code == 403
-    assert client.get(reverse("accounts:audit-export"), {"format": "csv"}).status_code == 403
+    assert client.get(reverse("portal:audit")).status_code == 403
+    assert client.get(reverse("portal:audit-export"), {"format": "csv"}).status_code == 403
 
 
 @pytest.mark.parametrize("role_fixture", ["auditor", "province_admin"])
 def test_nobody_can_write_to_the_trail_through_its_pages(client, request, role_fixture, history):
     client.force_login(request.getfixturevalue(role_fixture))
 
-    assert client.post(reverse("accounts:audit")).status_code == 405
-    assert client.post(reverse("accounts:audit-export")).status_code == 405
-    page = client.get(reverse("accounts:audit")).content.decode()
+    assert client.post(reverse("portal:audit")).status_code == 405
+    assert client.post(reverse("portal:audit-export")).status_code == 405
+    page = client.get(reverse("portal:audit")).content.decode()
     assert 'method="post"' not in page.split("<main", 1)[1].split("</main>", 1)[0]
 
 
 def test_an_invalid_date_filter_is_explained_and_shows_the_unfiltered_trail(client, auditor, history):
     client.force_login(auditor)
 
-    response = client.get(reverse("accounts:audit"), {"date_from": "kemarin"})
+    response = client.get(reverse("portal:audit"), {"date_from": "kemarin"})
 
     assert response.status_code == 200
     assert response.context["form"].errors["date_from"]
