@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_safe
 
-from accounts.access import Capability, has_capability, regency_scope, require_capability
+from accounts.access import Capability, has_capability, regency_scope, require_capability, require_in_scope
 from grants import selectors as grant_selectors
 from grants.models import Allocation
 from portal import selectors as portal_selectors
@@ -253,8 +253,7 @@ def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> Htt
         Regency.objects.select_related("province"), relation="province__allocations", province_field="province_id"
     )
     regency = get_object_or_404(regencies, code=code)
-    if regency_scope(request.user) not in (None, regency.code):
-        raise Http404
+    require_in_scope(request.user, regency_code=regency.code)
     allocation = _joined_allocation(regency)
     regency_rows, rows = selectors.latest_snapshot_groups(
         user=request.user,
@@ -321,8 +320,8 @@ def whole_list(request: HttpRequest, name: str) -> HttpResponse:
         raise Http404
     regency_code = request.GET.get("regency") or None
     province_code = None if regency_code else request.GET.get("province") or None
-    if regency_code and regency_scope(request.user) not in (None, regency_code):
-        raise Http404
+    if regency_code:
+        require_in_scope(request.user, regency_code=regency_code)
     rows = _whole_list(request.user, name, province=province_code, regency=regency_code)
     page = Paginator(rows, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     query = f"regency={regency_code}" if regency_code else f"province={province_code}" if province_code else ""
@@ -342,8 +341,7 @@ def whole_list(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 def district(request: HttpRequest, code: str) -> HttpResponse:
     district = get_object_or_404(District.objects.select_related("regency"), code=code)
-    if regency_scope(request.user) not in (None, district.regency_id):
-        raise Http404
+    require_in_scope(request.user, regency_code=district.regency_id)
     villages = selectors.village_rollout_list(user=request.user).filter(district=district)
     allocation = _allocation(district.regency.province_id)
     grants = {}
@@ -495,8 +493,8 @@ def export(request: HttpRequest, table: str) -> HttpResponse:
         raise Http404
     regency_code = request.GET.get("regency") or None
     district_code = request.GET.get("district") or None
-    if regency_code and regency_scope(request.user) not in (None, regency_code):
-        raise Http404
+    if regency_code:
+        require_in_scope(request.user, regency_code=regency_code)
     if table == "regencies":
         headers, body = _snapshot_table(request, SnapshotLevel.REGENCY, None)
     elif table == "districts":

@@ -12,10 +12,10 @@ from functools import reduce
 from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, ExtractYear
 
-from accounts.access import regency_scope, restrict_to_scope
+from accounts.access import restrict_to_scope, restrict_units_to_scope
 from accounts.models import User
 from grants.models import Grant, GrantStatus
-from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport, SnapshotLevel
+from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport
 from rollout.services import adopted
 from villages.models import Village
 
@@ -79,11 +79,7 @@ def report_list(*, user: User) -> QuerySet[ProgressReport]:
 
 def _scoped_snapshots(user: User) -> QuerySet[AdoptionSnapshot]:
     """Snapshots a user may see: an officer sees the own regency and its districts, no wider aggregate."""
-    code = regency_scope(user)
-    snapshots = AdoptionSnapshot.objects.all()
-    if code is None:
-        return restrict_to_scope(snapshots, user, regency_field="code")  # anonymous: nothing
-    return snapshots.filter(code__startswith=code).exclude(level=SnapshotLevel.PROVINCE)
+    return restrict_units_to_scope(AdoptionSnapshot.objects.all(), user, code_field="code")
 
 
 def _snapshot_group(level: str, parent: str | None) -> Q:

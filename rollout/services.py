@@ -21,8 +21,8 @@ from django.db.models import Case, Count, F, Max, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.access import regency_scope
-from accounts.models import Role, User
+from accounts.access import Capability, has_capability, regency_scope
+from accounts.models import User
 from rollout.models import (
     AdoptionSnapshot,
     Blocker,
@@ -77,7 +77,7 @@ class ReportInput:
 
 def _check_scope(user: User, village: Village) -> None:
     """Only a regency officer of the village's own regency may report on it."""
-    if user.role != Role.REGENCY_OFFICER or regency_scope(user) != village.regency_id:
+    if not has_capability(user, Capability.SUBMIT_REPORTS) or regency_scope(user) != village.regency_id:
         raise ApplicationError(
             _("You can report only on villages of your own regency."),
             fields={"village": [_("%(code)s is outside your regency.") % {"code": village.code}]},
