@@ -44,7 +44,7 @@ class AllocationOutputSerializer(serializers.ModelSerializer):
     def get_committed_amount(self, allocation: Allocation) -> int:
         # Listed allocations carry what the reader may see (grants.selectors.allocation_list);
         # one just written by a province role carries the province-wide sum it may see anyway.
-        return getattr(allocation, "committed_visible", allocation.committed_amount)
+        return getattr(allocation, "committed", allocation.committed_amount)
 
 
 class LedgerRowSerializer(serializers.Serializer):
@@ -52,7 +52,8 @@ class LedgerRowSerializer(serializers.Serializer):
     name = serializers.CharField()
     units = serializers.IntegerField()
     cancelled_units = serializers.IntegerField()
-    planned = serializers.IntegerField()
+    # Committed money (grants.selectors.committed); `planned` is the API's name, kept for its clients.
+    planned = serializers.IntegerField(source="committed", help_text="Committed: the amounts of non-cancelled grants.")
     approved = serializers.IntegerField()
     disbursed = serializers.IntegerField()
     returned = serializers.IntegerField()

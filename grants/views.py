@@ -93,8 +93,7 @@ def regency_detail(request: HttpRequest, pk: int, code: str) -> HttpResponse:
         "allocation": allocation,
         "regency": regency,
         "rows": rows,
-        # A regency's budget is its planned grants, as on its dashboard page.
-        "money": selectors.MoneySummary(budget=totals[0].planned, totals=totals[0]) if totals else None,
+        "money": selectors.MoneySummary.of_regency(totals=totals[0]) if totals else None,
         "form": form,
     }
     return render(request, "grants/regency_detail.html", context)
@@ -212,7 +211,7 @@ def ledger_export(request: HttpRequest, pk: int) -> HttpResponse:
             row.code,
             row.name,
             row.units,
-            row.planned,
+            row.committed,
             row.approved,
             row.disbursed,
             row.returned,

@@ -191,11 +191,11 @@ def _table(rows, forecasts: dict, ledger: dict) -> list[dict]:
     return table
 
 
-def _money(budget: int, totals) -> dict:
-    """Headline money (grants.selectors.MoneySummary: disbursed, returned, net, remaining) against `budget`."""
+def _money(money_of, totals) -> dict:
+    """Headline money (grants.selectors.MoneySummary: disbursed, returned, net, remaining) of `totals`."""
     if totals is None:
         return {"money": None}
-    return {"money": grant_selectors.MoneySummary(budget=budget, totals=totals)}
+    return {"money": money_of(totals=totals)}
 
 
 @login_required
@@ -235,7 +235,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "export_table": "regencies",
         "regency_choices": [(row.code, row.name) for row in rows],
         "allocation": allocation,
-        **_money(allocation.total_amount if allocation else 0, totals),
+        **_money(
+            lambda totals: grant_selectors.MoneySummary.of_allocation(totals=totals, allocation=allocation), totals
+        ),
         "map": _map_features(rows),
         "trend": _trend(histories, trend_codes),
         "chosen": chosen,
@@ -283,8 +285,7 @@ def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> Htt
         "export_table": "districts",
         "regency_forecast": forecasts.get(regency.code),
         "allocation": allocation,
-        # A regency's budget is its planned grants.
-        **_money(totals.planned if totals else 0, totals),
+        **_money(grant_selectors.MoneySummary.of_regency, totals),
         "map": _map_features([headline] if headline else []),
         "trend": _trend(histories, [regency.code]),
         "chosen": regency.code,

@@ -292,7 +292,8 @@ def test_the_headline_money_is_the_allocations_ledger(client, province_staff, bu
     )
     assert headline(regency_html, "headline-disbursed") == rupiah_short(regency_row.disbursed)
     assert headline(regency_html, "headline-disbursed-share").startswith(f"{percent(regency_row.disbursed_pct)} ")
-    assert headline(regency_html, "headline-remaining") == rupiah_short(regency_row.planned - regency_row.net_disbursed)
+    remaining = regency_row.committed - regency_row.net_disbursed
+    assert headline(regency_html, "headline-remaining") == rupiah_short(remaining)
     assert headline(kota_html, "headline-disbursed") == "Rp0"  # no grant in the regency
     assert headline(kota_html, "headline-remaining") == "Rp0"
 

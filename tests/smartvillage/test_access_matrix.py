@@ -875,7 +875,7 @@ def test_officer_a_gets_the_allocation_summary_of_regency_a_only(world):
     staff = _client(world, "province_staff").get(reverse("allocation-ledger", kwargs={"pk": world.allocation})).json()
     row_a = next(row for row in staff["rows"] if row["code"] == "18.01")
 
-    assert (summary.totals.units, summary.totals.planned, summary.totals.disbursed) == (
+    assert (summary.totals.units, summary.totals.committed, summary.totals.disbursed) == (
         row_a["units"],
         row_a["planned"],
         row_a["disbursed"],
