@@ -60,8 +60,7 @@ def _map_features(rows) -> dict:
         properties = {
             **feature["properties"],
             "adopted_desa_pct": row.adopted_desa_pct,
-            # Shade a kota without desa by all its units.
-            "shade_pct": row.adopted_pct if row.adopted_desa_pct is None else row.adopted_desa_pct,
+            "shade_pct": row.shown_pct,
             "adopted_pct": row.adopted_pct,
             "units": row.units,
             "adopted_units": row.adopted_units,
@@ -96,13 +95,11 @@ def _joined_allocation(unit) -> Allocation | None:
 
 
 def _trend(histories: dict[str, list], codes: list[str]) -> dict:
-    """Chart data: adoption % of desa per snapshot for each code (from `snapshot_histories`)."""
+    """Chart data: the adoption % shown (AdoptionSnapshot.shown_pct) per snapshot for each code."""
     series = {}
     for code in codes:
         history = histories.get(code, [])
-        points = [
-            (row.date, row.adopted_pct if row.adopted_desa_pct is None else row.adopted_desa_pct) for row in history
-        ]
+        points = [(row.date, row.shown_pct) for row in history]
         forecast = selectors.forecast_completion(points)
         series[code] = {
             "name": history[-1].name if history else code,

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce, ExtractYear
 from accounts.access import restrict_to_scope, restrict_units_to_scope
 from accounts.models import User
 from grants.models import Grant, GrantStatus
-from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport
+from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport, shown_share
 from rollout.services import adopted
 from villages.models import Village
 
@@ -206,7 +206,7 @@ def forecast_completion(points: list[tuple[datetime.date, float]], *, target: fl
     )
 
 
-def forecasts(*, user: User, level: str, desa_only: bool = True) -> dict[str, Forecast]:
+def forecasts(*, user: User, level: str) -> dict[str, Forecast]:
     """A forecast per unit of `level`, from one query over its snapshot history."""
     history: dict[str, list[tuple[datetime.date, float]]] = defaultdict(list)
     rows = (
@@ -215,28 +215,19 @@ def forecasts(*, user: User, level: str, desa_only: bool = True) -> dict[str, Fo
         .order_by("code", "date")
         .values_list("code", "date", "adopted_desa", "desa", "adopted_units", "units")
     )
-    for code, day, adopted_desa, desa, adopted_units, units in rows:
-        history[code].append((day, _forecast_pct(adopted_desa, desa, adopted_units, units, desa_only=desa_only)))
+    for code, day, *counts in rows:
+        history[code].append((day, shown_share(*counts)))
     return {code: forecast_completion(points) for code, points in history.items()}
 
 
-def forecasts_of(histories: dict[str, list[AdoptionSnapshot]], *, desa_only: bool = True) -> dict[str, Forecast]:
+def forecasts_of(histories: dict[str, list[AdoptionSnapshot]]) -> dict[str, Forecast]:
     """What `forecasts` gives, for histories already read (`snapshot_histories`)."""
     return {
         code: forecast_completion(
-            [
-                (row.date, _forecast_pct(row.adopted_desa, row.desa, row.adopted_units, row.units, desa_only=desa_only))
-                for row in rows
-            ]
+            [(row.date, shown_share(row.adopted_desa, row.desa, row.adopted_units, row.units)) for row in rows]
         )
         for code, rows in histories.items()
     }
-
-
-def _forecast_pct(adopted_desa: int, desa: int, adopted_units: int, units: int, *, desa_only: bool) -> float:
-    """The adoption % a forecast fits: of desa (unrounded), or of all units where there is no desa."""
-    part, whole = (adopted_desa, desa) if desa_only and desa else (adopted_units, units)
-    return 100 * part / whole if whole else 0.0
 
 
 # --- money without result -----------------------------------------------------------------------
