@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, Count, F, Max, Q, When
@@ -257,6 +258,11 @@ def status_correct(*, actor: User, item: ReportInput) -> ProgressReport:
 # --- recompute ----------------------------------------------------------------------------------
 
 
+# The task that runs `adoption_recompute_run`, named rather than imported: rollout.tasks calls this module
+# (tasks are thin), never the reverse. Registered in every process (RolloutConfig.ready imports it).
+RECOMPUTE_TASK = "rollout.tasks.recompute_adoption"
+
+
 def adoption_recompute_request() -> bool:
     """Ask for a recompute soon; a burst of requests coalesces into one scheduled run.
 
@@ -269,8 +275,6 @@ def adoption_recompute_request() -> bool:
     next request tries again; without one, `adoption_recompute_catch_up` (beat, every
     few minutes) queues it once the broker is back; the nightly run is the last resort.
     """
-    from rollout.tasks import recompute_adoption  # the task module imports this one
-
     now = timezone.now()
     RecomputeRequest.objects.get_or_create(pk=1)
     stale = now - datetime.timedelta(seconds=settings.ROLLOUT_RECOMPUTE_STALE_SECONDS)
@@ -280,7 +284,7 @@ def adoption_recompute_request() -> bool:
     if not claimed:
         return False
     try:
-        recompute_adoption.apply_async(countdown=settings.ROLLOUT_RECOMPUTE_DELAY_SECONDS)
+        current_app.tasks[RECOMPUTE_TASK].apply_async(countdown=settings.ROLLOUT_RECOMPUTE_DELAY_SECONDS)
     except Exception:  # any broker failure (kombu/redis errors vary): remembered below, never raised
         logger.warning("Adoption recompute not queued (broker unreachable); the catch-up run will.", exc_info=True)
         # Released, so the next request tries again; `missed` stays until a recompute task starts.
@@ -301,6 +305,16 @@ def adoption_recompute_catch_up() -> bool:
     # The request's own claim: a missed request is released, a lost one stale, so both are claimable,
     # while a missed request re-queued since (pending, recent) is left to its queued task.
     return adoption_recompute_request()
+
+
+def adoption_recompute_run() -> int:
+    """The queued recompute (the task's body): clear the request, then recompute today's snapshots.
+
+    Cleared before computing: a verification committed during this run asks for another one. This run
+    also covers any request the broker refused earlier (`missed`). Returns the snapshot rows written.
+    """
+    RecomputeRequest.objects.filter(pk=1).update(pending=False, missed=False)
+    return adoption_recompute()
 
 
 def _verified(as_of: datetime.date | None) -> Q:

@@ -773,6 +773,13 @@ def test_it_releases_the_claim_when_the_broker_fails(
     assert report.status == ReportStatus.VERIFIED
 
 
+def test_the_recompute_is_queued_as_the_registered_task(ro_sent):
+    # The services name the task (they do not import the task module, which imports them).
+    from celery import current_app
+
+    assert current_app.tasks[services.RECOMPUTE_TASK] is recompute_adoption._get_current_object()
+
+
 # --- the task -----------------------------------------------------------------------------------
 
 
