@@ -27,6 +27,10 @@ Regency = User._meta.get_field("regency").related_model
 
 # Account fields a province administrator edits, in the order the audit trail lists them.
 USER_FIELDS = ("username", "first_name", "last_name", "email", "role", "regency", "is_active")
+# What the Django admin's forms can change, beyond the portal's own account form.
+ADMIN_USER_FIELDS = (*USER_FIELDS, "is_staff", "is_superuser")
+# A change of these revokes the account's API tokens.
+ACCESS_FIELDS = frozenset({"role", "regency", "is_active", "is_staff", "is_superuser"})
 # Recorded as changed, never by value.
 HIDDEN = "***"
 
@@ -138,6 +142,27 @@ def user_update(*, actor: User, user: User, data: UserInput, password: str | Non
         _tokens_delete(actor=actor, user=locked)
     locked.save()
     return locked
+
+
+@transaction.atomic
+def user_save_from_admin(*, actor: User, user: User) -> User:
+    """Save an account as the Django admin's forms set it (the technical operators' fallback; the portal's
+    pages use `user_create` / `user_update`): audited, and a change of access revokes its API tokens, as on
+    the portal's account page (an integration keeps no access the account lost)."""
+    before = None
+    if user.pk is not None:
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = field_values(locked, ADMIN_USER_FIELDS)
+    user.save()
+    after = field_values(user, ADMIN_USER_FIELDS)
+    if before is None:
+        changes = {name: [None, value] for name, value in after.items()}
+        audit_record(actor=actor, action=AuditAction.USER_CREATED, obj=user, changes=changes)
+    elif changes := changed_fields(before, after):
+        audit_record(actor=actor, action=AuditAction.USER_CHANGED, obj=user, changes=changes)
+        if ACCESS_FIELDS & changes.keys():
+            _tokens_delete(actor=actor, user=user)
+    return user
 
 
 @transaction.atomic

@@ -23,11 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.access import Capability, has_capability, regency_scope
-from accounts.models import User
+from accounts.models import AuditAction, User
+from accounts.services import audit_record, changed_fields, field_values
 from rollout.models import (
     AdoptionSnapshot,
     Blocker,
     PillarStatus,
+    ProgrammeTarget,
     ProgressReport,
     RecomputeRequest,
     ReportStatus,
@@ -253,6 +255,70 @@ def status_correct(*, actor: User, item: ReportInput) -> ProgressReport:
         _apply(report, status, timezone.localdate())
     transaction.on_commit(adoption_recompute_request)
     return report
+
+
+@transaction.atomic
+def statuses_import(*, actor: User, items: Sequence[tuple[ReportInput, datetime.datetime]]) -> list[ProgressReport]:
+    """Record villages' known state in bulk, each as of its time (a first load, e.g. the demo): a verified
+    correction report by `actor` at that time, and the village's status from it, each pillar since that
+    day and verified that day. Refused for a village that already has a status (that one changes through
+    reports)."""
+    codes = [item.village.pk for item, _at in items]
+    if VillageStatus.objects.filter(village_id__in=codes).exists():
+        raise TransitionRefused(_("Some of these villages already have a status; report on them instead."))
+    reports = ProgressReport.objects.bulk_create(
+        (
+            _new_report(
+                item, actor, at, is_correction=True, status=ReportStatus.VERIFIED, reviewed_by=actor, reviewed_at=at
+            )
+            for item, at in items
+        ),
+        batch_size=1000,
+    )
+    statuses = []
+    for report in reports:
+        day = timezone.localdate(report.described_at)
+        status = VillageStatus(village_id=report.village_id, last_report=report, last_verified_on=day)
+        for pillar in ("pillar1", "pillar2", "pillar3"):
+            setattr(status, pillar, getattr(report, pillar))
+            setattr(status, f"{pillar}_since", day)
+        for name in ("signal", "signal_sufficient", "blocker", "blocker_note"):
+            setattr(status, name, getattr(report, name))
+        statuses.append(status)
+    VillageStatus.objects.bulk_create(statuses, batch_size=1000)
+    return reports
+
+
+# --- programme targets --------------------------------------------------------------------------
+
+# Target fields whose changes the audit trail records.
+TARGET_FIELDS = ("year", "adopted_pct")
+
+
+@transaction.atomic
+def target_save(*, actor: User, target: ProgrammeTarget) -> ProgrammeTarget:
+    """Create or change a year's adoption target (what the dashboard compares adoption with); audited."""
+    before = None
+    if target.pk is not None:
+        locked = ProgrammeTarget.objects.select_for_update().get(pk=target.pk)
+        before = field_values(locked, TARGET_FIELDS)
+    target.save()
+    after = field_values(target, TARGET_FIELDS)
+    changes = (
+        {name: [None, value] for name, value in after.items()} if before is None else changed_fields(before, after)
+    )
+    if changes:
+        audit_record(actor=actor, action=AuditAction.TARGET_CHANGED, obj=target, changes=changes)
+    return target
+
+
+@transaction.atomic
+def target_delete(*, actor: User, target: ProgrammeTarget) -> None:
+    """Remove a year's target (the dashboard then compares with the default); audited."""
+    audit_record(
+        actor=actor, action=AuditAction.TARGET_CHANGED, obj=target, changes={"adopted_pct": [target.adopted_pct, None]}
+    )
+    target.delete()
 
 
 # --- recompute ----------------------------------------------------------------------------------
