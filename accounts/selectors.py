@@ -22,6 +22,6 @@ def user_list(*, q: str = "", role: str = "", regency: str = "", active: str = "
     return users.order_by("username")
 
 
-def audit_for_object(obj) -> QuerySet[AuditEntry]:
+def audit_for_object(*, obj) -> QuerySet[AuditEntry]:
     """The audit entries about one object, newest first."""
     return AuditEntry.objects.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk)).select_related("actor")

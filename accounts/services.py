@@ -52,12 +52,12 @@ def audit_record(
     )
 
 
-def field_values(obj: models.Model, fields: tuple[str, ...]) -> dict[str, object]:
+def field_values(*, obj: models.Model, fields: tuple[str, ...]) -> dict[str, object]:
     """The current values of `fields` (foreign keys by their key), for `changed_fields`."""
     return {name: getattr(obj, obj._meta.get_field(name).attname) for name in fields}
 
 
-def changed_fields(before: dict[str, object], after: dict[str, object]) -> dict[str, list]:
+def changed_fields(*, before: dict[str, object], after: dict[str, object]) -> dict[str, list]:
     """{field: [before, after]} for the fields whose value changed."""
     return {name: [before[name], after[name]] for name in before if before[name] != after[name]}
 
@@ -111,7 +111,7 @@ def user_create(*, actor: User, data: UserInput, password: str) -> User:
         raise ApplicationError(
             _("The account was not saved."), fields={"username": [_("A user with that username already exists.")]}
         ) from error
-    changes = {name: [None, value] for name, value in field_values(user, USER_FIELDS).items()}
+    changes = {name: [None, value] for name, value in field_values(obj=user, fields=USER_FIELDS).items()}
     audit_record(actor=actor, action=AuditAction.USER_CREATED, obj=user, changes=changes)
     return user
 
@@ -121,7 +121,7 @@ def user_update(*, actor: User, user: User, data: UserInput, password: str | Non
     """Change an account; a role, regency, activity or password change also revokes its API tokens, so
     an integration keeps no access the account no longer has (a new password also ends its sessions)."""
     locked = User.objects.select_for_update().get(pk=user.pk)
-    before = field_values(locked, USER_FIELDS)
+    before = field_values(obj=locked, fields=USER_FIELDS)
     _apply(locked, data)
     if locked.pk == actor.pk and (locked.role != Role.PROVINCE_ADMIN or not locked.is_active):
         # Nobody removes their own administration rights: another administrator must do it.
@@ -130,7 +130,7 @@ def user_update(*, actor: User, user: User, data: UserInput, password: str | Non
             fields={"role": [_("Ask another province administrator.")]},
         )
     _validate(locked, password)
-    changes = changed_fields(before, field_values(locked, USER_FIELDS))
+    changes = changed_fields(before=before, after=field_values(obj=locked, fields=USER_FIELDS))
     if password:
         locked.set_password(password)
         changes["password"] = [HIDDEN, HIDDEN]
@@ -152,13 +152,13 @@ def user_save_from_admin(*, actor: User, user: User) -> User:
     before = None
     if user.pk is not None:
         locked = User.objects.select_for_update().get(pk=user.pk)
-        before = field_values(locked, ADMIN_USER_FIELDS)
+        before = field_values(obj=locked, fields=ADMIN_USER_FIELDS)
     user.save()
-    after = field_values(user, ADMIN_USER_FIELDS)
+    after = field_values(obj=user, fields=ADMIN_USER_FIELDS)
     if before is None:
         changes = {name: [None, value] for name, value in after.items()}
         audit_record(actor=actor, action=AuditAction.USER_CREATED, obj=user, changes=changes)
-    elif changes := changed_fields(before, after):
+    elif changes := changed_fields(before=before, after=after):
         audit_record(actor=actor, action=AuditAction.USER_CHANGED, obj=user, changes=changes)
         if ACCESS_FIELDS & changes.keys():
             _tokens_delete(actor=actor, user=user)

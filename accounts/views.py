@@ -101,7 +101,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Account %(username)s saved.") % {"username": form.cleaned_data["username"]})
             return redirect("accounts:users")
-    context = {"form": form, "account": account, "history": selectors.audit_for_object(account)[:20]}
+    context = {"form": form, "account": account, "history": selectors.audit_for_object(obj=account)[:20]}
     return render(request, "accounts/user_form.html", context)
 
 

@@ -217,7 +217,7 @@ def ledger(
     ]
 
 
-def ledger_total(rows: Sequence[LedgerRow], *, code: str, name: str) -> LedgerRow:
+def ledger_total(*, rows: Sequence[LedgerRow], code: str, name: str) -> LedgerRow:
     """The sum of ledger rows: one unit's totals from its children's rows (no query)."""
     figures = ("units", *LEDGER_AMOUNTS, "cancelled_units")
     return LedgerRow(code=code, name=name, **{figure: sum(getattr(row, figure) for row in rows) for figure in figures})

@@ -126,7 +126,7 @@ def _changes_text(changes: dict) -> str:
     )
 
 
-def audit_describe(trail: str, row: dict) -> tuple[datetime.datetime, str, str, str, str]:
+def audit_describe(*, trail: str, row: dict) -> tuple[datetime.datetime, str, str, str, str]:
     """(time, actor, action, object, details) of one audit row, in the active language."""
     actor = row["actor_name"] or _("(system)")
     if trail == "changes":
@@ -151,6 +151,6 @@ def audit_describe(trail: str, row: dict) -> tuple[datetime.datetime, str, str, 
     return row["created_at"], actor, action, f"{row['village_code']} {row['village_name']}", row["detail"]
 
 
-def audit_rows(trail: str, rows) -> Iterator[tuple]:
+def audit_rows(*, trail: str, rows) -> Iterator[tuple]:
     for row in rows:
-        yield audit_describe(trail, row)
+        yield audit_describe(trail=trail, row=row)

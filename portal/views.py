@@ -100,7 +100,7 @@ def _trend(histories: dict[str, list], codes: list[str]) -> dict:
     for code in codes:
         history = histories.get(code, [])
         points = [(row.date, row.shown_pct) for row in history]
-        forecast = selectors.forecast_completion(points)
+        forecast = selectors.forecast_completion(points=points)
         series[code] = {
             "name": history[-1].name if history else code,
             "points": [[day.isoformat(), value] for day, value in points],
@@ -127,7 +127,7 @@ def _ledger_by_code(user, allocation, level: str, regency_code: str | None = Non
 
 
 def _lagging(user):
-    return selectors.village_rollout_list(user=user).exclude(adopted("rollout__")).order_by("regency_id", "code")
+    return selectors.village_rollout_list(user=user).exclude(adopted(prefix="rollout__")).order_by("regency_id", "code")
 
 
 def _awaiting(user):
@@ -165,7 +165,7 @@ def _lists(user, *, province: str | None = None, regency: str | None = None, wit
     names = ["lagging", "paid-not-live", "awaiting", *(["my-reports"] if with_own else [])]
     lists = {
         name.replace("-", "_"): selectors.excerpt(
-            _whole_list(user, name, province=province, regency=regency), LIST_LIMIT
+            queryset=_whole_list(user, name, province=province, regency=regency), limit=LIST_LIMIT
         )
         for name in names
     }
@@ -220,14 +220,14 @@ def home(request: HttpRequest) -> HttpResponse:
     ledger = _ledger_by_code(request.user, allocation, "regency")
     # The allocation's totals are the sum of its regency rows (every grant is in one regency).
     totals = (
-        grant_selectors.ledger_total(list(ledger.values()), code=allocation.province_id, name=province.name)
+        grant_selectors.ledger_total(rows=list(ledger.values()), code=allocation.province_id, name=province.name)
         if allocation
         else None
     )
     context = {
         "scope_name": province.name,
         "headline": headline,
-        "table": _table(rows, selectors.forecasts_of(histories), ledger),
+        "table": _table(rows, selectors.forecasts_of(histories=histories), ledger),
         "row_level": "regency",
         "export_table": "regencies",
         "regency_choices": [(row.code, row.name) for row in rows],
@@ -263,11 +263,11 @@ def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> Htt
     histories = selectors.snapshot_histories(
         user=request.user, level=SnapshotLevel.DISTRICT, parent=regency.code, codes=[regency.code]
     )
-    forecasts = selectors.forecasts_of(histories)
+    forecasts = selectors.forecasts_of(histories=histories)
     ledger = _ledger_by_code(request.user, allocation, "district", regency.code)
     # The regency's totals are the sum of its district rows (zero without a grant in the regency).
     totals = (
-        grant_selectors.ledger_total(list(ledger.values()), code=regency.code, name=regency.name)
+        grant_selectors.ledger_total(rows=list(ledger.values()), code=regency.code, name=regency.name)
         if allocation
         else None
     )
@@ -578,7 +578,7 @@ def audit(request: HttpRequest) -> HttpResponse:
         "form": form,
         "trail": query.trail,
         "page": page,
-        "rows": list(portal_selectors.audit_rows(query.trail, page)),
+        "rows": list(portal_selectors.audit_rows(trail=query.trail, rows=page)),
         "query": urlencode(params),
     }
     return render(request, "portal/audit.html", context)
@@ -595,6 +595,6 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     return export_response(
         filename=f"audit-{query.trail}",
         headers=[_("Time"), _("By"), _("Action"), _("Object"), _("Details")],
-        rows=portal_selectors.audit_rows(query.trail, portal_selectors.audit_trail(query=query).iterator()),
+        rows=portal_selectors.audit_rows(trail=query.trail, rows=portal_selectors.audit_trail(query=query).iterator()),
         file_format=file_format,
     )

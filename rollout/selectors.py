@@ -37,7 +37,7 @@ def village_rollout_list(*, user: User) -> QuerySet[Village]:
         .select_related("district", "regency", "rollout")
         .annotate(
             is_adopted=Case(
-                When(adopted("rollout__"), then=Value(True)), default=Value(False), output_field=BooleanField()
+                When(adopted(prefix="rollout__"), then=Value(True)), default=Value(False), output_field=BooleanField()
             )
         )
         .order_by("code")
@@ -63,7 +63,7 @@ class Excerpt:
         return len(self.rows)
 
 
-def excerpt(queryset: QuerySet, limit: int) -> Excerpt:
+def excerpt(*, queryset: QuerySet, limit: int) -> Excerpt:
     """The first `limit` rows of `queryset` and its whole length, in one query: COUNT(*) OVER () is
     counted before the LIMIT, from the same rows, so the two always agree."""
     rows = list(queryset.annotate(whole_list_total=Window(Count("pk")))[:limit])
@@ -176,7 +176,7 @@ class Forecast:
     slope_per_month: float | None = None
 
 
-def forecast_completion(points: list[tuple[datetime.date, float]], *, target: float = 100.0) -> Forecast:
+def forecast_completion(*, points: list[tuple[datetime.date, float]], target: float = 100.0) -> Forecast:
     """Fit a straight line to the recent (date, adoption %) points and extend it to `target`."""
     if not points:
         return Forecast("no_data")
@@ -217,14 +217,14 @@ def forecasts(*, user: User, level: str) -> dict[str, Forecast]:
     )
     for code, day, *counts in rows:
         history[code].append((day, shown_share(*counts)))
-    return {code: forecast_completion(points) for code, points in history.items()}
+    return {code: forecast_completion(points=points) for code, points in history.items()}
 
 
-def forecasts_of(histories: dict[str, list[AdoptionSnapshot]]) -> dict[str, Forecast]:
+def forecasts_of(*, histories: dict[str, list[AdoptionSnapshot]]) -> dict[str, Forecast]:
     """What `forecasts` gives, for histories already read (`snapshot_histories`)."""
     return {
         code: forecast_completion(
-            [(row.date, shown_share(row.adopted_desa, row.desa, row.adopted_units, row.units)) for row in rows]
+            points=[(row.date, shown_share(row.adopted_desa, row.desa, row.adopted_units, row.units)) for row in rows]
         )
         for code, rows in histories.items()
     }
@@ -235,7 +235,7 @@ def forecasts_of(histories: dict[str, list[AdoptionSnapshot]]) -> dict[str, Fore
 
 def paid_not_live_condition() -> Q:
     """A grant paid and held by an active village that is not adopted (a condition on Grant)."""
-    return Q(status__in=HELD_STATUSES, village__is_active=True) & ~adopted("village__rollout__")
+    return Q(status__in=HELD_STATUSES, village__is_active=True) & ~adopted(prefix="village__rollout__")
 
 
 def paid_not_live(*, user: User, regency_code: str | None = None) -> QuerySet[Grant]:

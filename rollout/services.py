@@ -48,7 +48,7 @@ ADOPTION_DEFINITION_VERSION = 1
 STALE_AFTER_DAYS = 90
 
 
-def adopted(prefix: str = "", *, as_of: datetime.date | None = None) -> Q:
+def adopted(*, prefix: str = "", as_of: datetime.date | None = None) -> Q:
     """An *adopted smart village* ("desa cerdas"): pillar 1, digital administration and public
     services, is live. Pillars 2 and 3 are reported beside it, never part of it.
 
@@ -301,11 +301,13 @@ def target_save(*, actor: User, target: ProgrammeTarget) -> ProgrammeTarget:
     before = None
     if target.pk is not None:
         locked = ProgrammeTarget.objects.select_for_update().get(pk=target.pk)
-        before = field_values(locked, TARGET_FIELDS)
+        before = field_values(obj=locked, fields=TARGET_FIELDS)
     target.save()
-    after = field_values(target, TARGET_FIELDS)
+    after = field_values(obj=target, fields=TARGET_FIELDS)
     changes = (
-        {name: [None, value] for name, value in after.items()} if before is None else changed_fields(before, after)
+        {name: [None, value] for name, value in after.items()}
+        if before is None
+        else changed_fields(before=before, after=after)
     )
     if changes:
         audit_record(actor=actor, action=AuditAction.TARGET_CHANGED, obj=target, changes=changes)
@@ -400,12 +402,12 @@ def _counted(*, as_of: datetime.date | None, stale_before: datetime.date) -> dic
     return {
         "desa": desa,
         "kelurahan": ~desa,
-        "adopted_units": adopted("rollout__", as_of=as_of),
-        "adopted_desa": adopted("rollout__", as_of=as_of) & desa,
+        "adopted_units": adopted(prefix="rollout__", as_of=as_of),
+        "adopted_desa": adopted(prefix="rollout__", as_of=as_of) & desa,
         "pillar1_live": Q(rollout__pillar1=PillarStatus.LIVE),
         "pillar2_live": Q(rollout__pillar2=PillarStatus.LIVE),
         "pillar3_live": Q(rollout__pillar3=PillarStatus.LIVE),
-        "blocked_no_signal": Q(rollout__blocker=Blocker.NO_SIGNAL) & ~adopted("rollout__"),
+        "blocked_no_signal": Q(rollout__blocker=Blocker.NO_SIGNAL) & ~adopted(prefix="rollout__"),
         "stale_units": ~_verified(as_of) | Q(rollout__last_verified_on__lt=stale_before),
     }
 

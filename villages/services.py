@@ -152,7 +152,7 @@ def _parse_row(line: int, raw: dict[str, str | None], errors: list[tuple[int, st
     return RegionRow(line=line, level=level, code=code, name=name, parent_code=parent_code, kind=kind)
 
 
-def regions_parse(path: Path) -> list[RegionRow]:
+def regions_parse(*, path: Path) -> list[RegionRow]:
     """Read and validate a region file completely; raise RegionFileError listing every bad row."""
     reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
     header = reader.fieldnames or []
@@ -227,7 +227,7 @@ def regions_load(*, path: Path = DEFAULT_REGIONS_FILE, dry_run: bool = False) ->
     its units missing from the file are deactivated. A file without province
     rows only adds and updates.
     """
-    rows = regions_parse(path)
+    rows = regions_parse(path=path)
     report = LoadReport(dry_run=dry_run)
     complete_provinces = {row.code for row in rows if row.level == "province"}
     touched = Q(code__in=[])

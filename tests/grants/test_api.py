@@ -70,7 +70,7 @@ def _regency(code: str):
 
 def _transfer_date() -> str:
     """The latest transfer date the 2026 allocation accepts: today, until its late first quarter ends."""
-    return services.transfer_window(2026)[1].isoformat()
+    return services.transfer_window(fiscal_year=2026)[1].isoformat()
 
 
 def _approved(grant: Grant, actor) -> Grant:

@@ -60,7 +60,8 @@ def history(allocation, province_admin, province_staff, officer_a, ro_input):
         grant=grant,
         actor=province_staff,
         reference="SP2D-0001",
-        transfer_date=grant_services.transfer_window(allocation.fiscal_year)[1],  # the latest date it accepts
+        # The latest date it accepts.
+        transfer_date=grant_services.transfer_window(fiscal_year=allocation.fiscal_year)[1],
     )
     report = rollout_services.report_submit(actor=officer_a, item=ro_input(villages[0]))
     rollout_services.report_verify(report=report, actor=province_staff)

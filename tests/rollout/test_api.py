@@ -164,7 +164,8 @@ def api_paid(registry, province_admin, province_staff) -> PaidGrants:
             grant=grant,
             actor=province_staff,
             reference=f"SP2D/{grant.pk}/2026",
-            transfer_date=grant_services.transfer_window(allocation.fiscal_year)[1],  # the latest date it accepts
+            # The latest date it accepts.
+            transfer_date=grant_services.transfer_window(fiscal_year=allocation.fiscal_year)[1],
         )
     _correct(first_a.village, province_staff, pillar1=PillarStatus.LIVE)
     return PaidGrants(adopted_a=first_a, not_live_a=second_a, not_live_b=last_b, planned_a=third_a)

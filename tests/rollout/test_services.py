@@ -525,7 +525,7 @@ def test_it_counts_a_village_as_adopted_exactly_when_pillar_1_is_live(registry, 
     VillageStatus.objects.create(village=village, pillar1=pillar1, pillar2=pillar2, pillar3=pillar3)
     expected = pillar1 == PillarStatus.LIVE
 
-    assert Village.objects.filter(services.adopted("rollout__"), pk=village.pk).exists() is expected
+    assert Village.objects.filter(services.adopted(prefix="rollout__"), pk=village.pk).exists() is expected
     assert VillageStatus.objects.filter(services.adopted(), pk=village.pk).exists() is expected
 
 

@@ -153,7 +153,7 @@ def public(name: str, variants: tuple[Variant, ...], **expect) -> Route:
 
 def _transfer_date() -> str:
     """The latest transfer date the world's 2026 allocation accepts: today, until its late first quarter ends."""
-    return transfer_window(2026)[1].isoformat()
+    return transfer_window(fiscal_year=2026)[1].isoformat()
 
 
 NEW_PASSWORD = "Sandi-Baru-Uji-2024"
