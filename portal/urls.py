@@ -13,7 +13,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api import TokenObtainView, TokenRevokeView
 from accounts.views import LoginView
 from grants.api import AllocationViewSet, GrantViewSet
-from portal import views
+from portal import exports, views
 from rollout.api import AdoptionHistoryView, AdoptionView, PaidNotLiveView, ReportViewSet, RolloutViewSet
 from villages.api import DistrictViewSet, RegencyViewSet, VillageViewSet
 
@@ -24,7 +24,7 @@ dashboard_patterns = [
     path("districts/<str:code>/", views.district, name="district"),
     path("villages/<str:code>/", views.village, name="village"),
     path("lists/<str:name>/", views.whole_list, name="list"),
-    path("export/<str:table>/", views.export, name="export"),
+    path("export/<str:table>/", exports.export, name="export"),
 ]
 portal_patterns = [
     path("audit/", views.audit, name="audit"),
