@@ -20,6 +20,7 @@ something). The world (tests/smartvillage/conftest.py) is built once for the mod
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -30,7 +31,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
-from django.urls import get_resolver, reverse
+from django.urls import get_resolver, resolve, reverse
 from django.utils import translation
 from rest_framework.test import APIClient
 
@@ -601,6 +602,8 @@ def test_it_answers_each_role_as_the_policy_says(world, case):
     response = _send(client, route, case.method, url, body)
 
     assert response.status_code == status, f"{case.method.upper()} {url} as {case.role}: {_shown(response)}"
+    if route.api and status in (401, 403):
+        assert response.json()["detail"], _shown(response)  # the API says why, in JSON
     if to_login:
         assert response["Location"].startswith("/login/"), _shown(response)
     elif response.status_code == 302 and guarded:
@@ -614,6 +617,21 @@ def test_it_answers_each_role_as_the_policy_says(world, case):
 
 def test_every_route_of_the_resolver_is_in_the_table():
     assert set(RESOLVED) - set(TABLE) == set(), "give each new route a row in TABLE"
+
+
+def test_every_operation_of_the_api_schema_is_in_the_table():
+    # A route's row names the methods it answers: a method added to a documented route needs its column too.
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    documented = {
+        (resolve(re.sub(r"\{[^}]+\}", "1", path)).view_name, method)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+
+    in_table = {(route.name, method) for route in TABLE.values() for method in route.expect}
+    assert documented - in_table == set(), "give each documented method of the API a column in its TABLE row"
+    assert {name for name, _method in documented} >= {"grant-detail", "report-verify", "adoption", "api-token"}
 
 
 def test_every_route_of_the_table_is_in_the_resolver():
