@@ -1,10 +1,12 @@
 """The access policy: who may see which part of the province.
 
 Every page, API view, export and admin list that shows regional data passes
-its queryset through `restrict_to_scope`, so the regency scope of an officer
-is decided here and nowhere else; what each role may do is `ROLE_CAPABILITIES`,
-asked through `has_capability` / `require_capability` (pages), `requires` (API)
-and `PolicyAdmin` (the Django admin).
+its queryset through `restrict_to_scope` (rows about region units at any level:
+`restrict_units_to_scope`), and a page named after a regency checks it with
+`require_in_scope`, so the regency scope of an officer is decided here and nowhere
+else; what each role may do is `ROLE_CAPABILITIES`, asked through `has_capability` /
+`require_capability` (pages), `requires` (API) and `PolicyAdmin` / `ReadOnlyAdmin`
+(the Django admin).
 """
 
 from enum import StrEnum
@@ -12,7 +14,9 @@ from enum import StrEnum
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
@@ -44,6 +48,26 @@ def restrict_to_scope(queryset: QuerySet, user: User | AnonymousUser, *, regency
     if _role(user) != Role.REGENCY_OFFICER or not user.regency_id:
         return queryset.none()
     return queryset.filter(**{regency_field: user.regency_id})
+
+
+def restrict_units_to_scope(queryset: QuerySet, user: User | AnonymousUser, *, code_field: str) -> QuerySet:
+    """Filter rows about region units of any level (keyed by their Kemendagri code in `code_field`, e.g.
+    adoption snapshots) to those `user` may see: all for province-wide roles; for an officer the own
+    regency and the units within it (`18.01`, `18.01.04`), never a wider aggregate (the province);
+    nothing for anyone else."""
+    if _role(user) in PROVINCE_WIDE_ROLES:
+        return queryset
+    if _role(user) != Role.REGENCY_OFFICER or not user.regency_id:
+        return queryset.none()
+    own = user.regency_id
+    return queryset.filter(Q(**{code_field: own}) | Q(**{f"{code_field}__startswith": f"{own}."}))
+
+
+def require_in_scope(user: User | AnonymousUser, *, regency_code: str) -> None:
+    """For pages named after a regency (or a unit within one): Http404 unless `user` sees that regency.
+    Not found rather than forbidden: an officer learns nothing of what lies outside the own regency."""
+    if regency_scope(user) not in (None, regency_code):
+        raise Http404
 
 
 class Capability(StrEnum):
@@ -154,3 +178,13 @@ class PolicyAdmin(admin.ModelAdmin):
         if self.regency_field is None:
             return queryset
         return restrict_to_scope(queryset, request.user, regency_field=self.regency_field)
+
+
+class ReadOnlyAdmin(PolicyAdmin):
+    """Viewed under the access policy; changed by nobody here, superusers included: the rows change
+    through their app's services only."""
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def _may_change(self, request) -> bool:
+        return False

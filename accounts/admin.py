@@ -8,20 +8,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.access import Capability, PolicyAdmin
-from accounts.models import AuditAction, User
-from accounts.services import USER_FIELDS, audit_record, changed_fields, field_values
-
-# What the admin's forms can change, beyond the portal's own account form.
-ADMIN_USER_FIELDS = (*USER_FIELDS, "is_staff", "is_superuser")
-# A change of these revokes the account's API token.
-ACCESS_FIELDS = {"role", "regency", "is_active", "is_staff", "is_superuser"}
+from accounts.models import User
 
 
 @admin.register(User)
@@ -40,19 +33,8 @@ class UserAdmin(PolicyAdmin, BaseUserAdmin):
         (_("Programme role"), {"fields": ["role", "regency"]}),
     ]
 
-    @transaction.atomic
     def save_model(self, request, obj, form, change):
-        before = field_values(User.objects.get(pk=obj.pk), ADMIN_USER_FIELDS) if change else None
-        super().save_model(request, obj, form, change)
-        after = field_values(obj, ADMIN_USER_FIELDS)
-        if before is None:
-            changes = {name: [None, value] for name, value in after.items()}
-            audit_record(actor=request.user, action=AuditAction.USER_CREATED, obj=obj, changes=changes)
-        elif changes := changed_fields(before, after):
-            audit_record(actor=request.user, action=AuditAction.USER_CHANGED, obj=obj, changes=changes)
-            if ACCESS_FIELDS & changes.keys():
-                # As on the portal's account page: an integration keeps no access the account lost.
-                services.user_tokens_revoke(actor=request.user, user=obj)
+        services.user_save_from_admin(actor=request.user, user=obj)
 
     def user_change_password(self, request, id, form_url=""):
         """Django's password page, but a valid POST goes through the service, which also ends the

@@ -1,14 +1,12 @@
-"""Forms for the administrators' account pages and the audit filter."""
+"""Forms for the login, the own password and the administrators' account pages."""
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
-from accounts.selectors import AUDIT_TRAILS, AuditQuery
-from accounts.services import UserInput
+from accounts.services import Regency, UserInput
 from smartvillage.forms import BootstrapForm
-from villages.models import Regency
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -82,28 +80,4 @@ class UserForm(BootstrapForm):
             role=data["role"],
             regency=data["regency"],
             is_active=data["is_active"],
-        )
-
-
-class AuditFilterForm(BootstrapForm):
-    trail = forms.ChoiceField(
-        choices=[("changes", _("Accounts and allocations")), ("grants", _("Grants")), ("reports", _("Reports"))],
-        required=False,
-    )
-    actor = forms.CharField(label=_("By (username)"), max_length=150, required=False)
-    q = forms.CharField(label=_("Object (code, name or reference)"), max_length=100, required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-
-    def query(self) -> AuditQuery:
-        """The filter as entered, or no filter at all if the input is invalid (the form shows why)."""
-        if not self.is_valid():
-            return AuditQuery(trail=self.data.get("trail") if self.data.get("trail") in AUDIT_TRAILS else "changes")
-        data = self.cleaned_data
-        return AuditQuery(
-            trail=data["trail"] or "changes",
-            actor=data["actor"].strip(),
-            q=data["q"].strip(),
-            date_from=data["date_from"],
-            date_to=data["date_to"],
         )

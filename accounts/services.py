@@ -10,7 +10,6 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import AuditAction, AuditEntry, Role, User
 from smartvillage.errors import ApplicationError
-from villages.models import Regency
 
 # Demo accounts for the embedded mode: (username, role, regency code or None, Django admin access).
 DEMO_USERS = (
@@ -22,8 +21,16 @@ DEMO_USERS = (
     ("petugas.lampungselatan", Role.REGENCY_OFFICER, "18.01", False),
 )
 
+# The regency model (villages.Regency), reached through the account's own foreign key: accounts sits below
+# villages in the layers (README "Layout") and names it nowhere else.
+Regency = User._meta.get_field("regency").related_model
+
 # Account fields a province administrator edits, in the order the audit trail lists them.
 USER_FIELDS = ("username", "first_name", "last_name", "email", "role", "regency", "is_active")
+# What the Django admin's forms can change, beyond the portal's own account form.
+ADMIN_USER_FIELDS = (*USER_FIELDS, "is_staff", "is_superuser")
+# A change of these revokes the account's API tokens.
+ACCESS_FIELDS = frozenset({"role", "regency", "is_active", "is_staff", "is_superuser"})
 # Recorded as changed, never by value.
 HIDDEN = "***"
 
@@ -45,12 +52,12 @@ def audit_record(
     )
 
 
-def field_values(obj: models.Model, fields: tuple[str, ...]) -> dict[str, object]:
+def field_values(*, obj: models.Model, fields: tuple[str, ...]) -> dict[str, object]:
     """The current values of `fields` (foreign keys by their key), for `changed_fields`."""
     return {name: getattr(obj, obj._meta.get_field(name).attname) for name in fields}
 
 
-def changed_fields(before: dict[str, object], after: dict[str, object]) -> dict[str, list]:
+def changed_fields(*, before: dict[str, object], after: dict[str, object]) -> dict[str, list]:
     """{field: [before, after]} for the fields whose value changed."""
     return {name: [before[name], after[name]] for name in before if before[name] != after[name]}
 
@@ -62,7 +69,7 @@ def changed_fields(before: dict[str, object], after: dict[str, object]) -> dict[
 class UserInput:
     username: str
     role: str
-    regency: Regency | None = None
+    regency: models.Model | None = None  # a villages.Regency
     first_name: str = ""
     last_name: str = ""
     email: str = ""
@@ -104,7 +111,7 @@ def user_create(*, actor: User, data: UserInput, password: str) -> User:
         raise ApplicationError(
             _("The account was not saved."), fields={"username": [_("A user with that username already exists.")]}
         ) from error
-    changes = {name: [None, value] for name, value in field_values(user, USER_FIELDS).items()}
+    changes = {name: [None, value] for name, value in field_values(obj=user, fields=USER_FIELDS).items()}
     audit_record(actor=actor, action=AuditAction.USER_CREATED, obj=user, changes=changes)
     return user
 
@@ -114,7 +121,7 @@ def user_update(*, actor: User, user: User, data: UserInput, password: str | Non
     """Change an account; a role, regency, activity or password change also revokes its API tokens, so
     an integration keeps no access the account no longer has (a new password also ends its sessions)."""
     locked = User.objects.select_for_update().get(pk=user.pk)
-    before = field_values(locked, USER_FIELDS)
+    before = field_values(obj=locked, fields=USER_FIELDS)
     _apply(locked, data)
     if locked.pk == actor.pk and (locked.role != Role.PROVINCE_ADMIN or not locked.is_active):
         # Nobody removes their own administration rights: another administrator must do it.
@@ -123,7 +130,7 @@ def user_update(*, actor: User, user: User, data: UserInput, password: str | Non
             fields={"role": [_("Ask another province administrator.")]},
         )
     _validate(locked, password)
-    changes = changed_fields(before, field_values(locked, USER_FIELDS))
+    changes = changed_fields(before=before, after=field_values(obj=locked, fields=USER_FIELDS))
     if password:
         locked.set_password(password)
         changes["password"] = [HIDDEN, HIDDEN]
@@ -135,6 +142,27 @@ def user_update(*, actor: User, user: User, data: UserInput, password: str | Non
         _tokens_delete(actor=actor, user=locked)
     locked.save()
     return locked
+
+
+@transaction.atomic
+def user_save_from_admin(*, actor: User, user: User) -> User:
+    """Save an account as the Django admin's forms set it (the technical operators' fallback; the portal's
+    pages use `user_create` / `user_update`): audited, and a change of access revokes its API tokens, as on
+    the portal's account page (an integration keeps no access the account lost)."""
+    before = None
+    if user.pk is not None:
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = field_values(obj=locked, fields=ADMIN_USER_FIELDS)
+    user.save()
+    after = field_values(obj=user, fields=ADMIN_USER_FIELDS)
+    if before is None:
+        changes = {name: [None, value] for name, value in after.items()}
+        audit_record(actor=actor, action=AuditAction.USER_CREATED, obj=user, changes=changes)
+    elif changes := changed_fields(before=before, after=after):
+        audit_record(actor=actor, action=AuditAction.USER_CHANGED, obj=user, changes=changes)
+        if ACCESS_FIELDS & changes.keys():
+            _tokens_delete(actor=actor, user=user)
+    return user
 
 
 @transaction.atomic

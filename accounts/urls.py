@@ -10,6 +10,4 @@ urlpatterns = [
     path("accounts/users/new/", views.user_new, name="user-new"),
     path("accounts/users/<int:pk>/", views.user_edit, name="user"),
     path("accounts/users/<int:pk>/revoke-tokens/", views.user_revoke_tokens, name="user-revoke-tokens"),
-    path("audit/", views.audit, name="audit"),
-    path("audit/export/", views.audit_export, name="audit-export"),
 ]

@@ -1,5 +1,5 @@
-"""Account pages: the browser login and the own password, account management for province
-administrators, and the audit trail for auditors."""
+"""Account pages: the browser login and the own password, and account management for province
+administrators."""
 
 from urllib.parse import urlencode
 
@@ -8,18 +8,17 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.access import Capability, require_capability
-from accounts.forms import AuditFilterForm, LoginForm, PasswordChangeForm, UserForm
+from accounts.forms import LoginForm, PasswordChangeForm, UserForm
 from accounts.models import Role, User
 from smartvillage.errors import ApplicationError
-from smartvillage.exports import EXPORT_FORMATS, export_response
 
 
 class LoginView(auth_views.LoginView):
@@ -50,7 +49,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 # --- account management (province administrators) ------------------------------------------------
 
 USERS_PAGE_SIZE = 50
-AUDIT_PAGE_SIZE = 50
 
 
 @login_required
@@ -103,7 +101,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Account %(username)s saved.") % {"username": form.cleaned_data["username"]})
             return redirect("accounts:users")
-    context = {"form": form, "account": account, "history": selectors.audit_for_object(account)[:20]}
+    context = {"form": form, "account": account, "history": selectors.audit_for_object(obj=account)[:20]}
     return render(request, "accounts/user_form.html", context)
 
 
@@ -117,40 +115,3 @@ def user_revoke_tokens(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.info(request, _("%(username)s has no API token.") % {"username": account.username})
     return redirect("accounts:user", pk=pk)
-
-
-# --- the audit trail (auditors and province administrators; read only) ----------------------------
-
-
-@login_required
-@require_safe
-def audit(request: HttpRequest) -> HttpResponse:
-    require_capability(request.user, Capability.VIEW_AUDIT)
-    form = AuditFilterForm(request.GET)
-    query = form.query()
-    page = Paginator(selectors.audit_trail(query=query), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    params = {name: value for name, value in request.GET.items() if name != "page" and value}
-    context = {
-        "form": form,
-        "trail": query.trail,
-        "page": page,
-        "rows": list(selectors.audit_rows(query.trail, page)),
-        "query": urlencode(params),
-    }
-    return render(request, "accounts/audit.html", context)
-
-
-@login_required
-@require_safe
-def audit_export(request: HttpRequest) -> HttpResponse:
-    require_capability(request.user, Capability.VIEW_AUDIT)
-    file_format = request.GET.get("format", "csv")
-    if file_format not in EXPORT_FORMATS:
-        raise Http404
-    query = AuditFilterForm(request.GET).query()
-    return export_response(
-        filename=f"audit-{query.trail}",
-        headers=[_("Time"), _("By"), _("Action"), _("Object"), _("Details")],
-        rows=selectors.audit_rows(query.trail, selectors.audit_trail(query=query).iterator()),
-        file_format=file_format,
-    )

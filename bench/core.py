@@ -177,7 +177,7 @@ def _grants_generate(actor: User, province: Province, rng: random.Random) -> dic
     allocation = grant_services.allocation_activate(allocation=allocation, actor=actor)
     grant_services.allocation_plan(allocation=allocation, actor=actor)
     # The latest date the allocation's fiscal year accepts for a transfer (never in the future).
-    transfer_date = grant_services.transfer_window(allocation.fiscal_year)[1]
+    transfer_date = grant_services.transfer_window(fiscal_year=allocation.fiscal_year)[1]
     for index, regency in enumerate(Regency.objects.filter(province=province).order_by("code")):
         ids = list(
             Grant.objects.filter(allocation=allocation, village__regency=regency)

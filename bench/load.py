@@ -252,7 +252,7 @@ def prepare(*, path: Path, regencies: list[str] | None, secret_key: str, directo
         # The latest date the allocation's fiscal year accepts, at most yesterday: a transfer date in
         # the future is refused, and the run may cross midnight.
         transfer_date=min(
-            grant_services.transfer_window(allocation.fiscal_year)[1],
+            grant_services.transfer_window(fiscal_year=allocation.fiscal_year)[1],
             timezone.localdate() - datetime.timedelta(days=1),
         ).isoformat(),
         session_cookie=settings.SESSION_COOKIE_NAME,

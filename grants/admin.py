@@ -1,19 +1,9 @@
 """Admin: a read-only window on grants. Money moves only through grants.services (pages and API)."""
 
 from django.contrib import admin
-from django.db import models
 
-from accounts.access import PolicyAdmin
+from accounts.access import ReadOnlyAdmin
 from grants.models import Allocation, Disbursement, Grant, GrantEvent
-
-
-class ReadOnlyAdmin(PolicyAdmin):
-    """Viewed under the access policy; changed by nobody here, superusers included."""
-
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-
-    def _may_change(self, request) -> bool:
-        return False
 
 
 @admin.register(Allocation)

@@ -1,6 +1,5 @@
 """REST API of allocations and grants. Thin: validate input, call grants.services, serialise output."""
 
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -8,13 +7,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounts.access import Capability, requires
+from accounts.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from grants import selectors, services
-from grants.models import Allocation, Grant, GrantEvent, GrantStatus
+from grants.filters import MAX_ID, GrantFilter
+from grants.models import Allocation, Grant, GrantEvent
 from smartvillage.api import ValuesListMixin, lookup_any_segment, validated
-from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from villages.models import REGENCY_CODE_RE, Province, Regency
 
-MAX_ID = 2**63 - 1  # BIGINT primary keys
 AMOUNT_LIMITS = {"min_value": 1, "max_value": services.MAX_AMOUNT}
 
 
@@ -45,7 +44,7 @@ class AllocationOutputSerializer(serializers.ModelSerializer):
     def get_committed_amount(self, allocation: Allocation) -> int:
         # Listed allocations carry what the reader may see (grants.selectors.allocation_list);
         # one just written by a province role carries the province-wide sum it may see anyway.
-        return getattr(allocation, "committed_visible", allocation.committed_amount)
+        return getattr(allocation, "committed", allocation.committed_amount)
 
 
 class LedgerRowSerializer(serializers.Serializer):
@@ -53,7 +52,8 @@ class LedgerRowSerializer(serializers.Serializer):
     name = serializers.CharField()
     units = serializers.IntegerField()
     cancelled_units = serializers.IntegerField()
-    planned = serializers.IntegerField()
+    # Committed money (grants.selectors.committed); `planned` is the API's name, kept for its clients.
+    planned = serializers.IntegerField(source="committed", help_text="Committed: the amounts of non-cancelled grants.")
     approved = serializers.IntegerField()
     disbursed = serializers.IntegerField()
     returned = serializers.IntegerField()
@@ -215,17 +215,6 @@ class PlanResultSerializer(serializers.Serializer):
 
 
 # --- views ----------------------------------------------------------------------------------------
-
-
-class GrantFilter(filters.FilterSet):
-    allocation = filters.NumberFilter(field_name="allocation_id", min_value=1, max_value=MAX_ID)
-    regency = filters.CharFilter(field_name="village__regency_id", help_text="Regency code, e.g. 18.01")
-    district = filters.CharFilter(field_name="village__district_id", help_text="District code, e.g. 18.01.04")
-    status = filters.MultipleChoiceFilter(choices=GrantStatus.choices)
-
-    class Meta:
-        model = Grant
-        fields = ["allocation", "regency", "district", "status"]
 
 
 def _batch_result(grants: list[Grant]) -> Response:

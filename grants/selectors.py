@@ -24,14 +24,28 @@ GROUPING = {
     "district": ("village__district_id", "village__district__name"),
 }
 
-LEDGER_AMOUNTS = ("planned", "approved", "disbursed", "returned", "accounted")
+LEDGER_AMOUNTS = ("committed", "approved", "disbursed", "returned", "accounted")
+
+
+def committed(*, path: str = "", where: Q | None = None) -> Coalesce:
+    """*Committed* money: the sum of the amounts of the grants that are not cancelled (`path` leads from
+    the queried model to Grant, e.g. "grants__" from an allocation; `where` narrows the grants further),
+    what an allocation has promised.
+
+    The one definition. `Allocation.committed_amount` stores it for the whole allocation, kept equal to
+    this sum by grants.services in the grants' own transaction so that the database refuses an
+    over-commitment; the ledger (API field `planned`) and an officer's view of an allocation sum it here.
+    """
+    condition = ~Q(**{f"{path}status": GrantStatus.CANCELLED})
+    if where is not None:
+        condition &= where
+    return Coalesce(Sum(f"{path}amount", filter=condition), 0)
 
 
 def _ledger_aggregates() -> dict:
-    live = ~Q(status=GrantStatus.CANCELLED)
     return {
-        "units": Count("pk", filter=live),
-        "planned": Coalesce(Sum("amount", filter=live), 0),
+        "units": Count("pk", filter=~Q(status=GrantStatus.CANCELLED)),
+        "committed": committed(),
         "approved": Coalesce(Sum("amount", filter=Q(status__in=APPROVED_OR_LATER)), 0),
         "disbursed": Coalesce(Sum("amount", filter=Q(status__in=PAID_STATUSES)), 0),
         "returned": Coalesce(Sum("returned_amount"), 0),
@@ -45,7 +59,7 @@ class LedgerRow:
     code: str
     name: str
     units: int
-    planned: int
+    committed: int
     approved: int
     disbursed: int
     returned: int
@@ -61,12 +75,12 @@ class LedgerRow:
 
     @property
     def to_disburse(self) -> int:
-        """Planned but not yet paid."""
-        return self.planned - self.disbursed
+        """Committed but not yet paid."""
+        return self.committed - self.disbursed
 
     @property
     def disbursed_pct(self) -> float:
-        return _pct(self.disbursed, self.planned)
+        return _pct(self.disbursed, self.committed)
 
     @property
     def accounted_pct(self) -> float:
@@ -87,11 +101,20 @@ class MoneySummary:
     - net disbursed: disbursed minus returned, the money still with the villages;
     - remaining (sisa): the budget minus the net disbursed, what is not (or no longer) in the villages' hands.
 
-    The budget is the allocation's total for the province, a regency's planned grants for a regency.
+    The budget is the allocation's total for the province (`of_allocation`), a regency's committed
+    grants for a regency (`of_regency`).
     """
 
     budget: int
     totals: LedgerRow
+
+    @classmethod
+    def of_allocation(cls, *, totals: LedgerRow, allocation: Allocation) -> MoneySummary:
+        return cls(budget=allocation.total_amount, totals=totals)
+
+    @classmethod
+    def of_regency(cls, *, totals: LedgerRow) -> MoneySummary:
+        return cls(budget=totals.committed, totals=totals)
 
     @property
     def disbursed(self) -> int:
@@ -124,13 +147,13 @@ class MoneySummary:
 
 @dataclass(frozen=True)
 class AllocationSummary(MoneySummary):
-    """The allocation as a whole: its money (budget: the allocation's total) and what is not planned."""
+    """The allocation as a whole: its money (budget: the allocation's total) and what is not committed."""
 
     allocation: Allocation
 
     @property
     def unallocated(self) -> int:
-        return self.allocation.total_amount - self.totals.planned
+        return self.allocation.total_amount - self.totals.committed
 
     # The API's names of the shares (`disbursed_pct_of_total`), kept for its clients.
     @property
@@ -143,15 +166,14 @@ class AllocationSummary(MoneySummary):
 
 
 def allocation_list(*, user: User) -> QuerySet[Allocation]:
-    """Allocations with `committed_visible`: what `user` may see committed. The province-wide sum
-    for province roles; for an officer, the own regency's grants only (the province-wide sum minus
-    the own share would reveal the other regencies')."""
+    """Allocations with `committed`: what `user` may see committed. The province-wide sum (stored) for
+    province roles; for an officer, the own regency's grants only (the province-wide sum minus the own
+    share would reveal the other regencies')."""
     allocations = Allocation.objects.select_related("province").order_by("-fiscal_year", "id")
     scope = regency_scope(user)
     if scope is None:
-        return allocations.annotate(committed_visible=F("committed_amount"))
-    in_scope = Q(grants__village__regency_id=scope) & ~Q(grants__status=GrantStatus.CANCELLED)
-    return allocations.annotate(committed_visible=Coalesce(Sum("grants__amount", filter=in_scope), 0))
+        return allocations.annotate(committed=F("committed_amount"))
+    return allocations.annotate(committed=committed(path="grants__", where=Q(grants__village__regency_id=scope)))
 
 
 def grant_list(*, user: User, allocation: Allocation | None = None) -> QuerySet[Grant]:
@@ -195,7 +217,7 @@ def ledger(
     ]
 
 
-def ledger_total(rows: Sequence[LedgerRow], *, code: str, name: str) -> LedgerRow:
+def ledger_total(*, rows: Sequence[LedgerRow], code: str, name: str) -> LedgerRow:
     """The sum of ledger rows: one unit's totals from its children's rows (no query)."""
     figures = ("units", *LEDGER_AMOUNTS, "cancelled_units")
     return LedgerRow(code=code, name=name, **{figure: sum(getattr(row, figure) for row in rows) for figure in figures})
@@ -203,8 +225,10 @@ def ledger_total(rows: Sequence[LedgerRow], *, code: str, name: str) -> LedgerRo
 
 def allocation_summary(*, allocation: Allocation, user: User) -> AllocationSummary:
     """The province-wide totals of one allocation against its total; for a regency officer, the own
-    regency's totals against the own regency's planned grants (as the officer's dashboard shows them)."""
+    regency's totals against the own regency's committed grants (as the officer's dashboard shows them)."""
     totals = grant_list(user=user, allocation=allocation).order_by().aggregate(**_ledger_aggregates())
     row = LedgerRow(code=allocation.province_id, name=allocation.province.name, **totals)
-    budget = allocation.total_amount if regency_scope(user) is None else row.planned
-    return AllocationSummary(budget=budget, totals=row, allocation=allocation)
+    money = MoneySummary.of_allocation(totals=row, allocation=allocation)
+    if regency_scope(user) is not None:
+        money = MoneySummary.of_regency(totals=row)
+    return AllocationSummary(budget=money.budget, totals=row, allocation=allocation)

@@ -35,8 +35,8 @@ from grants.models import (
     GrantEvent,
     GrantStatus,
 )
-from grants.templatetags.rupiah import rupiah
 from smartvillage.errors import ApplicationError, TransitionRefused
+from smartvillage.templatetags.rupiah import rupiah
 from villages.models import Province, Regency, Village
 
 # The programme's grant: Rp6,000,000 for every desa and kelurahan (hibah desa cerdas).
@@ -141,7 +141,7 @@ def _past_date(value: datetime.date, field: str) -> datetime.date:
     return value
 
 
-def transfer_window(fiscal_year: int) -> tuple[datetime.date, datetime.date]:
+def transfer_window(*, fiscal_year: int) -> tuple[datetime.date, datetime.date]:
     """The dates a transfer (SP2D) of an allocation of `fiscal_year` may carry, first and last.
 
     The APBD's year runs from January to December and its transfers are made within it; one of the
@@ -154,7 +154,7 @@ def transfer_window(fiscal_year: int) -> tuple[datetime.date, datetime.date]:
 
 def _transfer_date(value: datetime.date, fiscal_year: int) -> datetime.date:
     value = _past_date(value, "transfer_date")
-    first, last = transfer_window(fiscal_year)
+    first, last = transfer_window(fiscal_year=fiscal_year)
     if last < first:
         message = _("Fiscal year %(year)s has not begun: no transfer of it can be dated yet.") % {"year": fiscal_year}
         raise ApplicationError(_("Invalid date."), fields={"transfer_date": [message]})
@@ -273,7 +273,7 @@ def allocation_create(
         unit_amount=unit_amount,
         total_amount=total_amount,
     )
-    changes = {name: [None, value] for name, value in field_values(allocation, ALLOCATION_FIELDS).items()}
+    changes = {name: [None, value] for name, value in field_values(obj=allocation, fields=ALLOCATION_FIELDS).items()}
     audit_record(actor=actor, action=AuditAction.ALLOCATION_CREATED, obj=allocation, changes=changes)
     return allocation
 
@@ -289,7 +289,7 @@ def allocation_update(
 ) -> Allocation:
     """Edit an open allocation; the total can never drop below what is already committed."""
     locked = _lock_allocation(allocation.pk, PLANNING_STATUSES)
-    before = field_values(locked, ALLOCATION_FIELDS)
+    before = field_values(obj=locked, fields=ALLOCATION_FIELDS)
     if total_amount is not None:
         total_amount = _positive_amount(total_amount, "total_amount")
         if total_amount < locked.committed_amount:
@@ -306,7 +306,7 @@ def allocation_update(
         locked.unit_amount = _positive_amount(unit_amount, "unit_amount")
     if legal_basis is not None:
         locked.legal_basis = legal_basis.strip()
-    changes = changed_fields(before, field_values(locked, ALLOCATION_FIELDS))
+    changes = changed_fields(before=before, after=field_values(obj=locked, fields=ALLOCATION_FIELDS))
     if changes:
         locked.save(update_fields=["total_amount", "unit_amount", "legal_basis"])
         audit_record(actor=actor, action=AuditAction.ALLOCATION_CHANGED, obj=locked, changes=changes)

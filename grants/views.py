@@ -8,9 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.access import Capability, has_capability, regency_scope, require_capability
+from accounts.access import Capability, has_capability, regency_scope, require_capability, require_in_scope
 from grants import selectors, services
-from grants.api import GrantFilter
+from grants.filters import GrantFilter
 from grants.forms import ACTION_FORMS, AllocationActionForm, BatchForm
 from grants.models import GrantAction, GrantStatus
 from smartvillage.errors import ApplicationError
@@ -72,8 +72,7 @@ def allocation_action(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def regency_detail(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     allocation = _allocation(request, pk)
-    if regency_scope(request.user) not in (None, code):
-        raise Http404
+    require_in_scope(request.user, regency_code=code)
     regency = get_object_or_404(Regency, code=code, province_id=allocation.province_id)
     can_move = has_capability(request.user, Capability.MOVE_GRANTS)
     form = BatchForm(request.POST or None) if can_move else None
@@ -94,8 +93,7 @@ def regency_detail(request: HttpRequest, pk: int, code: str) -> HttpResponse:
         "allocation": allocation,
         "regency": regency,
         "rows": rows,
-        # A regency's budget is its planned grants, as on its dashboard page.
-        "money": selectors.MoneySummary(budget=totals[0].planned, totals=totals[0]) if totals else None,
+        "money": selectors.MoneySummary.of_regency(totals=totals[0]) if totals else None,
         "form": form,
     }
     return render(request, "grants/regency_detail.html", context)
@@ -213,7 +211,7 @@ def ledger_export(request: HttpRequest, pk: int) -> HttpResponse:
             row.code,
             row.name,
             row.units,
-            row.planned,
+            row.committed,
             row.approved,
             row.disbursed,
             row.returned,

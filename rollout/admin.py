@@ -1,12 +1,11 @@
-"""Admin: programme targets are edited here; statuses, reports and snapshots only change through rollout.services."""
+"""Admin: programme targets are edited here (through rollout.services, audited); statuses, reports and snapshots
+only change through rollout.services elsewhere."""
 
 from django.contrib import admin
-from django.db import models, transaction
+from django.db import models
 
-from accounts.access import Capability, PolicyAdmin
-from accounts.models import AuditAction
-from accounts.services import audit_record
-from grants.admin import ReadOnlyAdmin
+from accounts.access import Capability, PolicyAdmin, ReadOnlyAdmin
+from rollout import services
 from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport, VillageStatus
 
 
@@ -17,22 +16,16 @@ class ProgrammeTargetAdmin(PolicyAdmin):
     change_capability = Capability.MANAGE_ALLOCATIONS
     list_display = ["year", "adopted_pct"]
 
-    @transaction.atomic
     def save_model(self, request, obj, form, change):
-        before = {name: form.initial.get(name) for name in form.changed_data} if change else {}
-        super().save_model(request, obj, form, change)
-        changes = {name: [before.get(name), form.cleaned_data[name]] for name in form.changed_data}
-        audit_record(actor=request.user, action=AuditAction.TARGET_CHANGED, obj=obj, changes=changes)
+        services.target_save(actor=request.user, target=obj)
 
-    @transaction.atomic
     def delete_model(self, request, obj):
-        audit_record(
-            actor=request.user,
-            action=AuditAction.TARGET_CHANGED,
-            obj=obj,
-            changes={"adopted_pct": [obj.adopted_pct, None]},
-        )
-        super().delete_model(request, obj)
+        services.target_delete(actor=request.user, target=obj)
+
+    def delete_queryset(self, request, queryset):
+        # The list's bulk delete, one audited delete per target.
+        for target in queryset:
+            services.target_delete(actor=request.user, target=target)
 
 
 @admin.register(VillageStatus)

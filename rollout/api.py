@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.access import Capability, requires
+from accounts.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from grants.models import Grant
 from rollout import selectors, services
 from rollout.models import (
@@ -23,42 +24,16 @@ from rollout.models import (
     Signal,
     SnapshotLevel,
 )
-from smartvillage.api import ValuesListMixin, lookup_any_segment, validated
+from smartvillage.api import MissingAsDefaultMixin, ValuesListMixin, lookup_any_segment, validated
 from smartvillage.errors import ApplicationError
-from smartvillage.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from villages.api import CODE_PARAMETER
-from villages.models import DISTRICT_CODE_RE, District, Village
+from villages.models import DISTRICT_CODE_RE, VILLAGE_CODE_RE, District, Village
 
 # --- output ---------------------------------------------------------------------------------------
 
-# What a village without any verified report reads as.
-STATUS_DEFAULTS = {
-    "pillar1": PillarStatus.NOT_STARTED,
-    "pillar2": PillarStatus.NOT_STARTED,
-    "pillar3": PillarStatus.NOT_STARTED,
-    "signal": Signal.NONE,
-    "signal_sufficient": False,
-    "blocker": "",
-    "blocker_note": "",
-}
 
-
-def with_status_defaults(data: dict) -> dict:
-    """`data` with the programme's defaults for the status fields read as None through a missing status row."""
-    for name, default in STATUS_DEFAULTS.items():
-        if name in data and data[name] is None:
-            data[name] = default
-    return data
-
-
-class StatusDefaultsMixin:
-    """DRF gives None for fields read through a missing status row; show the programme's defaults instead."""
-
-    def to_representation(self, instance):
-        return with_status_defaults(super().to_representation(instance))
-
-
-class VillageRolloutSerializer(StatusDefaultsMixin, serializers.ModelSerializer):
+class VillageRolloutSerializer(MissingAsDefaultMixin, serializers.ModelSerializer):
+    # A village without any verified report (no status row) reads as each field's default.
     district = serializers.CharField(source="district_id")
     regency = serializers.CharField(source="regency_id")
     adopted = serializers.BooleanField(source="is_adopted")
@@ -157,7 +132,7 @@ class ReportFieldsInput(serializers.Serializer):
 
 
 class BulkRowInput(ReportFieldsInput):
-    village = serializers.RegexField(r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}$")
+    village = serializers.RegexField(VILLAGE_CODE_RE)
 
 
 class BulkInput(serializers.Serializer):
@@ -211,9 +186,6 @@ class RolloutViewSet(ValuesListMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def get_queryset(self):
         return selectors.village_rollout_list(user=self.request.user)
-
-    def list_rows(self, rows) -> list[dict]:
-        return [with_status_defaults(item) for item in super().list_rows(rows)]
 
     def get_permissions(self):
         if self.action == "partial_update":
@@ -342,7 +314,7 @@ class AdoptionHistoryView(APIView):
         return Response(SnapshotSerializer(rows, many=True, context={"targets": selectors.targets()}).data)
 
 
-class PaidNotLiveSerializer(StatusDefaultsMixin, serializers.ModelSerializer):
+class PaidNotLiveSerializer(MissingAsDefaultMixin, serializers.ModelSerializer):
     grant = serializers.IntegerField(source="pk")
     village = serializers.CharField(source="village_id")
     village_name = serializers.CharField(source="village.name")

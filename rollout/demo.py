@@ -18,12 +18,10 @@ from rollout.models import (
     DemoDataset,
     PillarStatus,
     ProgrammeTarget,
-    ProgressReport,
-    ReportStatus,
     Signal,
     VillageStatus,
 )
-from rollout.services import ReportInput, adoption_recompute, report_submit
+from rollout.services import ReportInput, adoption_recompute, report_submit, statuses_import
 from villages.models import DESA_KINDS, Village
 
 # The province's report for the end of 2023: desa not live, all blocked by no signal, per regency.
@@ -54,55 +52,31 @@ def demo_rollout_seed(*, staff: User, officers: dict[str, User]) -> bool:
         desa = [v.code for v in villages if v.regency_id == regency and v.kind in DESA_KINDS]
         not_live.update(rng.sample(desa, min(count, len(desa))))
 
-    reports, statuses = [], []
+    rows = []
     for village in villages:
         live = village.code not in not_live
         day = _go_live_date(rng) if live else datetime.date(2023, 12, 15)
-        fields = {
-            "pillar1": PillarStatus.LIVE if live else PillarStatus.IN_PROGRESS,
-            "pillar2": rng.choices(
-                [PillarStatus.LIVE, PillarStatus.IN_PROGRESS, PillarStatus.NOT_STARTED], [45, 35, 20]
-            )[0]
+        item = ReportInput(
+            village=village,
+            pillar1=PillarStatus.LIVE if live else PillarStatus.IN_PROGRESS,
+            pillar2=rng.choices([PillarStatus.LIVE, PillarStatus.IN_PROGRESS, PillarStatus.NOT_STARTED], [45, 35, 20])[
+                0
+            ]
             if live
             else PillarStatus.NOT_STARTED,
-            "pillar3": rng.choices(
-                [PillarStatus.LIVE, PillarStatus.IN_PROGRESS, PillarStatus.NOT_STARTED], [35, 35, 30]
-            )[0]
+            pillar3=rng.choices([PillarStatus.LIVE, PillarStatus.IN_PROGRESS, PillarStatus.NOT_STARTED], [35, 35, 30])[
+                0
+            ]
             if live
             else PillarStatus.NOT_STARTED,
-            "signal": rng.choice([Signal.G4, Signal.G4, Signal.G3, Signal.BROADBAND]) if live else Signal.NONE,
-            "signal_sufficient": live,
-            "blocker": "" if live else Blocker.NO_SIGNAL,
-            "blocker_note": "" if live else "Belum ada menara BTS yang menjangkau desa (data demo).",
-        }
-        at = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10, 0)))
-        reports.append(
-            ProgressReport(
-                village=village,
-                submitted_by=staff,
-                submitted_at=at,
-                is_correction=True,
-                status=ReportStatus.VERIFIED,
-                reviewed_by=staff,
-                reviewed_at=at,
-                note="Data awal program (demo).",
-                **fields,
-            )
+            signal=rng.choice([Signal.G4, Signal.G4, Signal.G3, Signal.BROADBAND]) if live else Signal.NONE,
+            signal_sufficient=live,
+            blocker="" if live else Blocker.NO_SIGNAL,
+            blocker_note="" if live else "Belum ada menara BTS yang menjangkau desa (data demo).",
+            note="Data awal program (demo).",
         )
-        statuses.append(
-            VillageStatus(
-                village=village,
-                pillar1_since=day,
-                pillar2_since=day,
-                pillar3_since=day,
-                last_verified_on=day,
-                **fields,
-            )
-        )
-    reports = ProgressReport.objects.bulk_create(reports, batch_size=1000)
-    for status, report in zip(statuses, reports, strict=True):
-        status.last_report = report
-    VillageStatus.objects.bulk_create(statuses, batch_size=1000)
+        rows.append((item, timezone.make_aware(datetime.datetime.combine(day, datetime.time(10, 0)))))
+    statuses_import(actor=staff, items=rows)
 
     ProgrammeTarget.objects.get_or_create(year=2024, defaults={"adopted_pct": 100})
     for day in SNAPSHOT_DATES:

@@ -261,6 +261,19 @@ class AdoptionSnapshot(models.Model):
         """None where there is no desa (a kota of kelurahan only): the desa share means nothing there."""
         return round(100 * self.adopted_desa / self.desa, 1) if self.desa else None
 
+    @property
+    def shown_pct(self) -> float:
+        """The adoption % shown for the unit (map shade, trend), rounded as the table shows it (`shown_share`)."""
+        return round(shown_share(self.adopted_desa, self.desa, self.adopted_units, self.units), 1)
+
+
+def shown_share(adopted_desa: int, desa: int, adopted_units: int, units: int) -> float:
+    """The rule for which adoption percentage a unit is shown with (and forecast by): the share of its desa
+    adopted, the programme's figure; where it has no desa (a kota of kelurahan only), the share of all its
+    units. Unrounded; 0.0 for a unit without villages."""
+    part, whole = (adopted_desa, desa) if desa else (adopted_units, units)
+    return 100 * part / whole if whole else 0.0
+
 
 class ProgrammeTarget(models.Model):
     """The adoption target of a year, e.g. 100 % of desa by the end of 2024."""

@@ -12,10 +12,10 @@ from functools import reduce
 from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, ExtractYear
 
-from accounts.access import regency_scope, restrict_to_scope
+from accounts.access import restrict_to_scope, restrict_units_to_scope
 from accounts.models import User
 from grants.models import Grant, GrantStatus
-from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport, SnapshotLevel
+from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport, shown_share
 from rollout.services import adopted
 from villages.models import Village
 
@@ -37,7 +37,7 @@ def village_rollout_list(*, user: User) -> QuerySet[Village]:
         .select_related("district", "regency", "rollout")
         .annotate(
             is_adopted=Case(
-                When(adopted("rollout__"), then=Value(True)), default=Value(False), output_field=BooleanField()
+                When(adopted(prefix="rollout__"), then=Value(True)), default=Value(False), output_field=BooleanField()
             )
         )
         .order_by("code")
@@ -63,7 +63,7 @@ class Excerpt:
         return len(self.rows)
 
 
-def excerpt(queryset: QuerySet, limit: int) -> Excerpt:
+def excerpt(*, queryset: QuerySet, limit: int) -> Excerpt:
     """The first `limit` rows of `queryset` and its whole length, in one query: COUNT(*) OVER () is
     counted before the LIMIT, from the same rows, so the two always agree."""
     rows = list(queryset.annotate(whole_list_total=Window(Count("pk")))[:limit])
@@ -79,11 +79,7 @@ def report_list(*, user: User) -> QuerySet[ProgressReport]:
 
 def _scoped_snapshots(user: User) -> QuerySet[AdoptionSnapshot]:
     """Snapshots a user may see: an officer sees the own regency and its districts, no wider aggregate."""
-    code = regency_scope(user)
-    snapshots = AdoptionSnapshot.objects.all()
-    if code is None:
-        return restrict_to_scope(snapshots, user, regency_field="code")  # anonymous: nothing
-    return snapshots.filter(code__startswith=code).exclude(level=SnapshotLevel.PROVINCE)
+    return restrict_units_to_scope(AdoptionSnapshot.objects.all(), user, code_field="code")
 
 
 def _snapshot_group(level: str, parent: str | None) -> Q:
@@ -180,7 +176,7 @@ class Forecast:
     slope_per_month: float | None = None
 
 
-def forecast_completion(points: list[tuple[datetime.date, float]], *, target: float = 100.0) -> Forecast:
+def forecast_completion(*, points: list[tuple[datetime.date, float]], target: float = 100.0) -> Forecast:
     """Fit a straight line to the recent (date, adoption %) points and extend it to `target`."""
     if not points:
         return Forecast("no_data")
@@ -210,7 +206,7 @@ def forecast_completion(points: list[tuple[datetime.date, float]], *, target: fl
     )
 
 
-def forecasts(*, user: User, level: str, desa_only: bool = True) -> dict[str, Forecast]:
+def forecasts(*, user: User, level: str) -> dict[str, Forecast]:
     """A forecast per unit of `level`, from one query over its snapshot history."""
     history: dict[str, list[tuple[datetime.date, float]]] = defaultdict(list)
     rows = (
@@ -219,28 +215,19 @@ def forecasts(*, user: User, level: str, desa_only: bool = True) -> dict[str, Fo
         .order_by("code", "date")
         .values_list("code", "date", "adopted_desa", "desa", "adopted_units", "units")
     )
-    for code, day, adopted_desa, desa, adopted_units, units in rows:
-        history[code].append((day, _forecast_pct(adopted_desa, desa, adopted_units, units, desa_only=desa_only)))
-    return {code: forecast_completion(points) for code, points in history.items()}
+    for code, day, *counts in rows:
+        history[code].append((day, shown_share(*counts)))
+    return {code: forecast_completion(points=points) for code, points in history.items()}
 
 
-def forecasts_of(histories: dict[str, list[AdoptionSnapshot]], *, desa_only: bool = True) -> dict[str, Forecast]:
+def forecasts_of(*, histories: dict[str, list[AdoptionSnapshot]]) -> dict[str, Forecast]:
     """What `forecasts` gives, for histories already read (`snapshot_histories`)."""
     return {
         code: forecast_completion(
-            [
-                (row.date, _forecast_pct(row.adopted_desa, row.desa, row.adopted_units, row.units, desa_only=desa_only))
-                for row in rows
-            ]
+            points=[(row.date, shown_share(row.adopted_desa, row.desa, row.adopted_units, row.units)) for row in rows]
         )
         for code, rows in histories.items()
     }
-
-
-def _forecast_pct(adopted_desa: int, desa: int, adopted_units: int, units: int, *, desa_only: bool) -> float:
-    """The adoption % a forecast fits: of desa (unrounded), or of all units where there is no desa."""
-    part, whole = (adopted_desa, desa) if desa_only and desa else (adopted_units, units)
-    return 100 * part / whole if whole else 0.0
 
 
 # --- money without result -----------------------------------------------------------------------
@@ -248,7 +235,7 @@ def _forecast_pct(adopted_desa: int, desa: int, adopted_units: int, units: int, 
 
 def paid_not_live_condition() -> Q:
     """A grant paid and held by an active village that is not adopted (a condition on Grant)."""
-    return Q(status__in=HELD_STATUSES, village__is_active=True) & ~adopted("village__rollout__")
+    return Q(status__in=HELD_STATUSES, village__is_active=True) & ~adopted(prefix="village__rollout__")
 
 
 def paid_not_live(*, user: User, regency_code: str | None = None) -> QuerySet[Grant]:

@@ -15,18 +15,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, Count, F, Max, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.access import regency_scope
-from accounts.models import Role, User
+from accounts.access import Capability, has_capability, regency_scope
+from accounts.models import AuditAction, User
+from accounts.services import audit_record, changed_fields, field_values
 from rollout.models import (
     AdoptionSnapshot,
     Blocker,
     PillarStatus,
+    ProgrammeTarget,
     ProgressReport,
     RecomputeRequest,
     ReportStatus,
@@ -45,7 +48,7 @@ ADOPTION_DEFINITION_VERSION = 1
 STALE_AFTER_DAYS = 90
 
 
-def adopted(prefix: str = "", *, as_of: datetime.date | None = None) -> Q:
+def adopted(*, prefix: str = "", as_of: datetime.date | None = None) -> Q:
     """An *adopted smart village* ("desa cerdas"): pillar 1, digital administration and public
     services, is live. Pillars 2 and 3 are reported beside it, never part of it.
 
@@ -77,7 +80,7 @@ class ReportInput:
 
 def _check_scope(user: User, village: Village) -> None:
     """Only a regency officer of the village's own regency may report on it."""
-    if user.role != Role.REGENCY_OFFICER or regency_scope(user) != village.regency_id:
+    if not has_capability(user, Capability.SUBMIT_REPORTS) or regency_scope(user) != village.regency_id:
         raise ApplicationError(
             _("You can report only on villages of your own regency."),
             fields={"village": [_("%(code)s is outside your regency.") % {"code": village.code}]},
@@ -254,7 +257,78 @@ def status_correct(*, actor: User, item: ReportInput) -> ProgressReport:
     return report
 
 
+@transaction.atomic
+def statuses_import(*, actor: User, items: Sequence[tuple[ReportInput, datetime.datetime]]) -> list[ProgressReport]:
+    """Record villages' known state in bulk, each as of its time (a first load, e.g. the demo): a verified
+    correction report by `actor` at that time, and the village's status from it, each pillar since that
+    day and verified that day. Refused for a village that already has a status (that one changes through
+    reports)."""
+    codes = [item.village.pk for item, _at in items]
+    if VillageStatus.objects.filter(village_id__in=codes).exists():
+        raise TransitionRefused(_("Some of these villages already have a status; report on them instead."))
+    reports = ProgressReport.objects.bulk_create(
+        (
+            _new_report(
+                item, actor, at, is_correction=True, status=ReportStatus.VERIFIED, reviewed_by=actor, reviewed_at=at
+            )
+            for item, at in items
+        ),
+        batch_size=1000,
+    )
+    statuses = []
+    for report in reports:
+        day = timezone.localdate(report.described_at)
+        status = VillageStatus(village_id=report.village_id, last_report=report, last_verified_on=day)
+        for pillar in ("pillar1", "pillar2", "pillar3"):
+            setattr(status, pillar, getattr(report, pillar))
+            setattr(status, f"{pillar}_since", day)
+        for name in ("signal", "signal_sufficient", "blocker", "blocker_note"):
+            setattr(status, name, getattr(report, name))
+        statuses.append(status)
+    VillageStatus.objects.bulk_create(statuses, batch_size=1000)
+    return reports
+
+
+# --- programme targets --------------------------------------------------------------------------
+
+# Target fields whose changes the audit trail records.
+TARGET_FIELDS = ("year", "adopted_pct")
+
+
+@transaction.atomic
+def target_save(*, actor: User, target: ProgrammeTarget) -> ProgrammeTarget:
+    """Create or change a year's adoption target (what the dashboard compares adoption with); audited."""
+    before = None
+    if target.pk is not None:
+        locked = ProgrammeTarget.objects.select_for_update().get(pk=target.pk)
+        before = field_values(obj=locked, fields=TARGET_FIELDS)
+    target.save()
+    after = field_values(obj=target, fields=TARGET_FIELDS)
+    changes = (
+        {name: [None, value] for name, value in after.items()}
+        if before is None
+        else changed_fields(before=before, after=after)
+    )
+    if changes:
+        audit_record(actor=actor, action=AuditAction.TARGET_CHANGED, obj=target, changes=changes)
+    return target
+
+
+@transaction.atomic
+def target_delete(*, actor: User, target: ProgrammeTarget) -> None:
+    """Remove a year's target (the dashboard then compares with the default); audited."""
+    audit_record(
+        actor=actor, action=AuditAction.TARGET_CHANGED, obj=target, changes={"adopted_pct": [target.adopted_pct, None]}
+    )
+    target.delete()
+
+
 # --- recompute ----------------------------------------------------------------------------------
+
+
+# The task that runs `adoption_recompute_run`, named rather than imported: rollout.tasks calls this module
+# (tasks are thin), never the reverse. Registered in every process (RolloutConfig.ready imports it).
+RECOMPUTE_TASK = "rollout.tasks.recompute_adoption"
 
 
 def adoption_recompute_request() -> bool:
@@ -269,8 +343,6 @@ def adoption_recompute_request() -> bool:
     next request tries again; without one, `adoption_recompute_catch_up` (beat, every
     few minutes) queues it once the broker is back; the nightly run is the last resort.
     """
-    from rollout.tasks import recompute_adoption  # the task module imports this one
-
     now = timezone.now()
     RecomputeRequest.objects.get_or_create(pk=1)
     stale = now - datetime.timedelta(seconds=settings.ROLLOUT_RECOMPUTE_STALE_SECONDS)
@@ -280,7 +352,7 @@ def adoption_recompute_request() -> bool:
     if not claimed:
         return False
     try:
-        recompute_adoption.apply_async(countdown=settings.ROLLOUT_RECOMPUTE_DELAY_SECONDS)
+        current_app.tasks[RECOMPUTE_TASK].apply_async(countdown=settings.ROLLOUT_RECOMPUTE_DELAY_SECONDS)
     except Exception:  # any broker failure (kombu/redis errors vary): remembered below, never raised
         logger.warning("Adoption recompute not queued (broker unreachable); the catch-up run will.", exc_info=True)
         # Released, so the next request tries again; `missed` stays until a recompute task starts.
@@ -303,6 +375,16 @@ def adoption_recompute_catch_up() -> bool:
     return adoption_recompute_request()
 
 
+def adoption_recompute_run() -> int:
+    """The queued recompute (the task's body): clear the request, then recompute today's snapshots.
+
+    Cleared before computing: a verification committed during this run asks for another one. This run
+    also covers any request the broker refused earlier (`missed`). Returns the snapshot rows written.
+    """
+    RecomputeRequest.objects.filter(pk=1).update(pending=False, missed=False)
+    return adoption_recompute()
+
+
 def _verified(as_of: datetime.date | None) -> Q:
     """The village has a verified report (by `as_of`, for a past date)."""
     verified = Q(rollout__last_verified_on__isnull=False)
@@ -320,12 +402,12 @@ def _counted(*, as_of: datetime.date | None, stale_before: datetime.date) -> dic
     return {
         "desa": desa,
         "kelurahan": ~desa,
-        "adopted_units": adopted("rollout__", as_of=as_of),
-        "adopted_desa": adopted("rollout__", as_of=as_of) & desa,
+        "adopted_units": adopted(prefix="rollout__", as_of=as_of),
+        "adopted_desa": adopted(prefix="rollout__", as_of=as_of) & desa,
         "pillar1_live": Q(rollout__pillar1=PillarStatus.LIVE),
         "pillar2_live": Q(rollout__pillar2=PillarStatus.LIVE),
         "pillar3_live": Q(rollout__pillar3=PillarStatus.LIVE),
-        "blocked_no_signal": Q(rollout__blocker=Blocker.NO_SIGNAL) & ~adopted("rollout__"),
+        "blocked_no_signal": Q(rollout__blocker=Blocker.NO_SIGNAL) & ~adopted(prefix="rollout__"),
         "stale_units": ~_verified(as_of) | Q(rollout__last_verified_on__lt=stale_before),
     }
 

@@ -9,7 +9,6 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from rollout import services
-from rollout.models import RecomputeRequest
 
 
 @shared_task(
@@ -22,10 +21,7 @@ from rollout.models import RecomputeRequest
 )
 def recompute_adoption() -> int:
     """Recompute today's adoption snapshots (after verifications, and nightly)."""
-    # Cleared before computing: a verification committed during this run asks for another one.
-    # This run also covers any request the broker refused earlier (`missed`).
-    RecomputeRequest.objects.filter(pk=1).update(pending=False, missed=False)
-    return services.adoption_recompute()
+    return services.adoption_recompute_run()
 
 
 @shared_task(ignore_result=True)

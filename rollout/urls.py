@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rollout import dashboard, views
+from rollout import views
 
 app_name = "rollout"
 
@@ -10,15 +10,3 @@ urlpatterns = [
     path("villages/<str:code>/report/", views.report_new, name="report-new"),
     path("districts/<str:code>/bulk/", views.district_bulk, name="district-bulk"),
 ]
-
-dashboard_patterns = (
-    [
-        path("", dashboard.home, name="home"),
-        path("regencies/<str:code>/", dashboard.regency, name="regency"),
-        path("districts/<str:code>/", dashboard.district, name="district"),
-        path("villages/<str:code>/", dashboard.village, name="village"),
-        path("lists/<str:name>/", dashboard.whole_list, name="list"),
-        path("export/<str:table>/", dashboard.export, name="export"),
-    ],
-    "dashboard",
-)

@@ -182,6 +182,12 @@ class ValuesShape(NamedTuple):
     paths: tuple[str, ...]  # the `.values_list()` path of each output field
     names: tuple[str, ...]  # the output field names, in the serializer's order
     converted: tuple[tuple[int, str, Callable], ...]  # (index, name, to_representation) of the fields not plain
+    defaults: tuple[tuple[int, str, object], ...]  # (index, name, default) of the fields declaring a default
+
+
+def _declared_default(field: serializers.Field) -> object:
+    """The field's declared `default`, or None where it declares none (or declares None)."""
+    return None if field.default is serializers.empty or callable(field.default) else field.default
 
 
 @functools.cache
@@ -189,7 +195,7 @@ def values_shape(serializer_class: type[serializers.Serializer]) -> ValuesShape:
     """The `ValuesShape` of `serializer_class`: each field's path follows its source (`district.name` ->
     `district__name`). Only plain attribute fields can be read from `.values()`: a method field or a
     nested serializer is a configuration error."""
-    paths, names, converted = [], [], []
+    paths, names, converted, defaults = [], [], [], []
     for name, field in serializer_class().fields.items():
         if field.write_only:
             continue
@@ -197,9 +203,33 @@ def values_shape(serializer_class: type[serializers.Serializer]) -> ValuesShape:
             raise ImproperlyConfigured(f"{serializer_class.__name__}.{name} cannot be read from .values() rows.")
         if type(field) not in PLAIN_FIELDS:
             converted.append((len(names), name, field.to_representation))
+        if (default := _declared_default(field)) is not None:
+            defaults.append((len(names), name, default))
         paths.append("__".join(field.source_attrs))
         names.append(name)
-    return ValuesShape(tuple(paths), tuple(names), tuple(converted))
+    return ValuesShape(tuple(paths), tuple(names), tuple(converted), tuple(defaults))
+
+
+@functools.cache
+def _defaults(serializer_class: type[serializers.Serializer]) -> tuple[tuple[str, object], ...]:
+    return tuple(
+        (name, default)
+        for name, field in serializer_class().fields.items()
+        if not field.write_only and (default := _declared_default(field)) is not None
+    )
+
+
+class MissingAsDefaultMixin:
+    """A serializer whose fields read through a missing related row (a null foreign key, no status row)
+    give the field's declared `default` rather than None (DRF's attribute lookup stops at the missing
+    row with None). The default is declared once, on the field: `ValuesListMixin` reads it from there."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for name, default in _defaults(type(self)):
+            if data.get(name, default) is None:
+                data[name] = default
+        return data
 
 
 class ValuesListMixin:
@@ -210,9 +240,9 @@ class ValuesListMixin:
     read with `.values_list()` on the output serializer's own field sources, so the query selects
     and joins only what the page shows, and each value that is not plain goes through its field's
     `to_representation` (dates and times come out exactly as the serializer gives them). A value
-    read through a missing related row (a null foreign key, no status row) is null, as the
-    serializers here give it. The serializer still documents the rows and serves the detail routes;
-    tests compare both outputs row by row.
+    read through a missing related row (a null foreign key, no status row) is null, or the field's
+    declared default, as the serializers give it (`MissingAsDefaultMixin`). The serializer still
+    documents the rows and serves the detail routes; tests compare both outputs row by row.
     """
 
     def list_rows(self, rows) -> list[dict]:
@@ -224,6 +254,9 @@ class ValuesListMixin:
                 value = row[index]
                 if value is not None:
                     item[name] = convert(value)
+            for index, name, default in shape.defaults:
+                if row[index] is None:
+                    item[name] = default
             data.append(item)
         return data
 

@@ -48,11 +48,14 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    # The project's apps, bottom layer first (README "Layout"; import-linter holds the order).
+    "smartvillage",
     "accounts",
     "villages",
     "grants",
     "treasury",
     "rollout",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -74,7 +77,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "smartvillage.urls"
+ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "smartvillage.wsgi.application"
 
 TEMPLATES = [
@@ -88,7 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "rollout.context_processors.demo_data",
+                "portal.context_processors.demo_data",
             ],
         },
     },

@@ -28,30 +28,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from django.db import models
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from grants.services import reference_key
-from grants.templatetags.rupiah import rupiah
+from smartvillage.templatetags.rupiah import rupiah
+from treasury.models import OutcomeKind
 from treasury.parsers.common import StatementLine
 from treasury.references import BankText, ReferenceIndex, sp2d_token, village_codes
-
-
-class OutcomeKind(models.TextChoices):
-    # The line pays the disbursement's SP2D with its amount (or one village's transfer of a batch).
-    MATCHED = "matched", _("Matched")
-    # The line pays the disbursement's SP2D with another amount; its amount is the bank's.
-    AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs")
-    # A further line paying an SP2D already paid: the bank paid twice.
-    DUPLICATE = "duplicate", _("Paid twice")
-    # Money left the account for no SP2D of the allocation.
-    UNMATCHED_LINE = "unmatched_line", _("Not in the portal")
-    # The portal says disbursed; no line of the statement pays it.
-    UNMATCHED_DISBURSEMENT = "unmatched_disbursement", _("Not on the statement")
-    # A credit line bringing an SP2D's transfer back (retur): proposes the grant's return.
-    RETURNED = "returned", _("Returned")
-
 
 # Every debit line ends in exactly one of these; their amounts add up to the statement's debit total.
 LINE_KINDS = (

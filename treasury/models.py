@@ -12,8 +12,23 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from treasury.matching import OutcomeKind
-from treasury.parsers.common import BANK_REFERENCE_MAX_LENGTH
+# A bank's reference of a booking is short (MT940: 16 characters); a longer cell is not one.
+BANK_REFERENCE_MAX_LENGTH = 100
+
+
+class OutcomeKind(models.TextChoices):
+    # The line pays the disbursement's SP2D with its amount (or one village's transfer of a batch).
+    MATCHED = "matched", _("Matched")
+    # The line pays the disbursement's SP2D with another amount; its amount is the bank's.
+    AMOUNT_MISMATCH = "amount_mismatch", _("Amount differs")
+    # A further line paying an SP2D already paid: the bank paid twice.
+    DUPLICATE = "duplicate", _("Paid twice")
+    # Money left the account for no SP2D of the allocation.
+    UNMATCHED_LINE = "unmatched_line", _("Not in the portal")
+    # The portal says disbursed; no line of the statement pays it.
+    UNMATCHED_DISBURSEMENT = "unmatched_disbursement", _("Not on the statement")
+    # A credit line bringing an SP2D's transfer back (retur): proposes the grant's return.
+    RETURNED = "returned", _("Returned")
 
 
 class StatementFormat(models.TextChoices):

@@ -7,11 +7,16 @@ that disappears from a newer official list is deactivated, because grants and
 rollout history keep pointing at it.
 """
 
+import operator
+import re
+from functools import reduce
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-# Code shapes per level (Kepmendagri 300.2.2-2138/2025): 2, 2.2, 2.2.2, 2.2.2.4 digits.
+# Code shapes per level (Kepmendagri 300.2.2-2138/2025): 2, 2.2, 2.2.2, 2.2.2.4 digits. The one source of
+# each: the model constraints, the loader (villages.services) and the API's input fields use these.
 PROVINCE_CODE_RE = r"^[0-9]{2}$"
 REGENCY_CODE_RE = r"^[0-9]{2}\.[0-9]{2}$"
 DISTRICT_CODE_RE = r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}$"
@@ -52,8 +57,21 @@ class Province(Region):
 class RegencyKind(models.TextChoices):
     # Regency part 01-69.
     KABUPATEN = "kabupaten", _("Kabupaten")
-    # Regency part 71 and above.
+    # Regency part 71-99.
     KOTA = "kota", _("Kota")
+
+
+# The kind a regency's code gives it (Kemendagri numbering): regency part 01-69 a kabupaten, 71-99 a kota;
+# 00 and 70 are neither. Held by the database (Regency's constraint) and read by the loader.
+REGENCY_CODE_RE_BY_KIND = {
+    RegencyKind.KABUPATEN: r"^[0-9]{2}\.(0[1-9]|[1-6][0-9])$",
+    RegencyKind.KOTA: r"^[0-9]{2}\.(7[1-9]|[89][0-9])$",
+}
+
+
+def regency_kind_for_code(code: str) -> str | None:
+    """Kabupaten for regency part 01-69, kota for 71-99; None for a code that gives no kind."""
+    return next((kind for kind, pattern in REGENCY_CODE_RE_BY_KIND.items() if re.match(pattern, code)), None)
 
 
 class Regency(Region):
@@ -67,8 +85,10 @@ class Regency(Region):
         verbose_name_plural = _("regencies/cities")
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind=RegencyKind.KABUPATEN, code__regex=r"^[0-9]{2}\.[0-6][0-9]$")
-                | Q(kind=RegencyKind.KOTA, code__regex=r"^[0-9]{2}\.[7-9][0-9]$"),
+                condition=reduce(
+                    operator.or_,
+                    (Q(kind=kind, code__regex=pattern) for kind, pattern in REGENCY_CODE_RE_BY_KIND.items()),
+                ),
                 name="regency_kind_matches_code",
             ),
         ]
@@ -99,6 +119,20 @@ class VillageKind(models.TextChoices):
 # The kinds counted as "desa" wherever the programme reports desa-only figures.
 DESA_KINDS = (VillageKind.DESA, VillageKind.DESA_ADAT)
 
+# The kind a village's code gives it: the first digit of its village part (Permendagri 58/2021). Held by
+# the database (Village's constraint) and read by the loader.
+VILLAGE_KIND_BY_DIGIT = {"1": VillageKind.KELURAHAN, "2": VillageKind.DESA, "3": VillageKind.DESA_ADAT}
+
+
+def village_kind_for_code(code: str) -> str | None:
+    """Kelurahan for 1xxx, desa for 2xxx, desa adat for 3xxx; None for any other village part."""
+    return VILLAGE_KIND_BY_DIGIT.get(code[9])
+
+
+def _village_code_of_kind(digit: str) -> str:
+    """VILLAGE_CODE_RE with the village part's first digit fixed."""
+    return VILLAGE_CODE_RE.replace(r"[0-9]{4}$", rf"{digit}[0-9]{{3}}$")
+
 
 class Village(Region):
     kind = models.CharField(_("kind"), max_length=10, choices=VillageKind.choices)
@@ -118,9 +152,13 @@ class Village(Region):
         indexes = [models.Index(fields=["regency", "kind"], name="village_regency_kind")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(kind=VillageKind.KELURAHAN, code__regex=r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.1[0-9]{3}$")
-                | Q(kind=VillageKind.DESA, code__regex=r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.2[0-9]{3}$")
-                | Q(kind=VillageKind.DESA_ADAT, code__regex=r"^[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.3[0-9]{3}$"),
+                condition=reduce(
+                    operator.or_,
+                    (
+                        Q(kind=kind, code__regex=_village_code_of_kind(digit))
+                        for digit, kind in VILLAGE_KIND_BY_DIGIT.items()
+                    ),
+                ),
                 name="village_kind_matches_code",
             ),
         ]

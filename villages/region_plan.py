@@ -714,7 +714,7 @@ def plan_changes(*, old: Sequence[UnitRow], new: Sequence[UnitRow]) -> Plan:
 
 def units_read(*, path: Path) -> list[UnitRow]:
     """The units of a region file, validated as `load_regions` validates it (RegionFileError otherwise)."""
-    return [UnitRow(row.code, row.name, row.level, row.parent_code, row.kind) for row in regions_parse(Path(path))]
+    return [UnitRow(row.code, row.name, row.level, row.parent_code, row.kind) for row in regions_parse(path=Path(path))]
 
 
 def plan_to_csv(plan: Plan) -> str:

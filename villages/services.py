@@ -27,9 +27,9 @@ from villages.models import (
     District,
     Province,
     Regency,
-    RegencyKind,
     Village,
-    VillageKind,
+    regency_kind_for_code,
+    village_kind_for_code,
 )
 
 DEFAULT_REGIONS_FILE = Path(__file__).resolve().parent / "data" / "lampung_regions.csv"
@@ -49,7 +49,6 @@ LEVEL_CODE_RES = {
     "village": re.compile(VILLAGE_CODE_RE),
 }
 PARENT_LEVEL = {"regency": "province", "district": "regency", "village": "district"}
-VILLAGE_KIND_BY_DIGIT = {"1": VillageKind.KELURAHAN, "2": VillageKind.DESA, "3": VillageKind.DESA_ADAT}
 
 
 class RegionFileError(Exception):
@@ -85,21 +84,6 @@ class LoadReport:
 
     def total(self, name: str) -> int:
         return sum(getattr(counts, name) for counts in self.levels.values())
-
-
-def regency_kind_for_code(code: str) -> str | None:
-    """Kabupaten for regency part 01-69, kota for 71 and above (Kemendagri numbering)."""
-    number = int(code[3:5])
-    if 1 <= number <= 69:
-        return RegencyKind.KABUPATEN
-    if number >= 71:
-        return RegencyKind.KOTA
-    return None
-
-
-def village_kind_for_code(code: str) -> str | None:
-    """Kelurahan for 1xxx, desa for 2xxx, desa adat for 3xxx (Permendagri 58/2021)."""
-    return VILLAGE_KIND_BY_DIGIT.get(code[9])
 
 
 def _read_text(path: Path) -> str:
@@ -168,7 +152,7 @@ def _parse_row(line: int, raw: dict[str, str | None], errors: list[tuple[int, st
     return RegionRow(line=line, level=level, code=code, name=name, parent_code=parent_code, kind=kind)
 
 
-def regions_parse(path: Path) -> list[RegionRow]:
+def regions_parse(*, path: Path) -> list[RegionRow]:
     """Read and validate a region file completely; raise RegionFileError listing every bad row."""
     reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
     header = reader.fieldnames or []
@@ -243,7 +227,7 @@ def regions_load(*, path: Path = DEFAULT_REGIONS_FILE, dry_run: bool = False) ->
     its units missing from the file are deactivated. A file without province
     rows only adds and updates.
     """
-    rows = regions_parse(path)
+    rows = regions_parse(path=path)
     report = LoadReport(dry_run=dry_run)
     complete_provinces = {row.code for row in rows if row.level == "province"}
     touched = Q(code__in=[])

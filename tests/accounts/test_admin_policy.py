@@ -156,3 +156,33 @@ def test_a_change_of_access_in_the_admin_revokes_the_api_token(client, root, off
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert not Token.objects.filter(key=token.key).exists()
     assert AuditEntry.objects.filter(action=AuditAction.TOKENS_REVOKED, object_id=str(officer_a.pk)).exists()
+
+
+def test_a_province_admin_adding_a_programme_target_is_audited(client, operator):
+    admin_user = operator(Role.PROVINCE_ADMIN)
+    client.force_login(admin_user)
+
+    response = client.post(reverse("admin:rollout_programmetarget_add"), {"year": 2025, "adopted_pct": 80})
+
+    assert response.status_code == 302
+    entry = AuditEntry.objects.get(action=AuditAction.TARGET_CHANGED)
+    assert (entry.actor, entry.changes) == (admin_user, {"year": [None, 2025], "adopted_pct": [None, 80]})
+
+
+def test_a_bulk_delete_of_programme_targets_in_the_admin_is_audited(client, operator):
+    # The changelist's "delete selected" goes through the service as the single delete does.
+    admin_user = operator(Role.PROVINCE_ADMIN)
+    targets = [ProgrammeTarget.objects.create(year=year, adopted_pct=90) for year in (2024, 2025)]
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:rollout_programmetarget_changelist"),
+        {"action": "delete_selected", "_selected_action": [t.pk for t in targets], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not ProgrammeTarget.objects.exists()
+    entries = AuditEntry.objects.filter(action=AuditAction.TARGET_CHANGED)
+    assert sorted(entry.object_repr for entry in entries) == ["2024: 90 %", "2025: 90 %"]
+    assert {entry.actor for entry in entries} == {admin_user}
+    assert all(entry.changes == {"adopted_pct": [90, None]} for entry in entries)

@@ -131,7 +131,7 @@ class GrantMaker:
             grant=grant,
             actor=self.actor,
             reference=next_reference(),
-            transfer_date=services.transfer_window(allocation.fiscal_year)[1],  # the latest date it accepts
+            transfer_date=services.transfer_window(fiscal_year=allocation.fiscal_year)[1],  # the latest date it accepts
         )
         if state == "disbursed":
             return grant

@@ -1,8 +1,6 @@
 """The grants API under /api/v1/: allocations, grants, their actions and batches, idempotency and access."""
 
 import datetime
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 from django.db import connection
@@ -70,7 +68,7 @@ def _regency(code: str):
 
 def _transfer_date() -> str:
     """The latest transfer date the 2026 allocation accepts: today, until its late first quarter ends."""
-    return services.transfer_window(2026)[1].isoformat()
+    return services.transfer_window(fiscal_year=2026)[1].isoformat()
 
 
 def _approved(grant: Grant, actor) -> Grant:
@@ -1292,119 +1290,7 @@ def test_it_rejects_an_overlong_key_with_400(api_client, province_staff, api_gra
     assert Grant.objects.get(pk=api_grant.pk).status == GrantStatus.PLANNED
 
 
-# --- permissions --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    route: str
-    # Brings the data into a state where the request succeeds; returns the {id} of the route and the body.
-    prepare: Callable[[Allocation, object], tuple[int | None, dict | None]]
-    # Expected status per role, in the order of ROLES.
-    expected: tuple[int, int, int, int, int]
-
-
-ROLES = ("anonymous", "auditor", "officer_a", "province_staff", "province_admin")
-#            anonymous auditor officer staff admin
-READ = (401, 200, 200, 200, 200)
-MANAGE = (401, 403, 403, 403, 200)
-CREATE = (401, 403, 403, 403, 201)
-MOVE = (401, 403, 403, 200, 200)
-
-
-def _first(allocation: Allocation) -> Grant:
-    return _grants(allocation, "18.01")[0]
-
-
-ENDPOINTS = [
-    Endpoint("get", "/api/v1/allocations/", lambda a, u: (None, None), READ),
-    Endpoint("get", "/api/v1/allocations/{id}/", lambda a, u: (a.pk, None), READ),
-    Endpoint("get", "/api/v1/allocations/{id}/ledger/", lambda a, u: (a.pk, None), READ),
-    Endpoint("get", "/api/v1/grants/", lambda a, u: (None, None), READ),
-    Endpoint("get", "/api/v1/grants/{id}/", lambda a, u: (_first(a).pk, None), READ),
-    Endpoint(
-        "post",
-        "/api/v1/allocations/",
-        lambda a, u: (None, {"province": "18", "fiscal_year": 2027, "legal_basis": "Pergub 2027"}),
-        CREATE,
-    ),
-    Endpoint("patch", "/api/v1/allocations/{id}/", lambda a, u: (a.pk, {"legal_basis": "Pergub (perubahan)"}), MANAGE),
-    Endpoint("post", "/api/v1/allocations/{id}/plan/", lambda a, u: (a.pk, {}), MANAGE),
-    Endpoint("post", "/api/v1/allocations/{id}/activate/", lambda a, u: (_draft_allocation(u).pk, None), MANAGE),
-    Endpoint("post", "/api/v1/allocations/{id}/close/", lambda a, u: (a.pk, None), MANAGE),
-    Endpoint("post", "/api/v1/grants/{id}/approve/", lambda a, u: (_first(a).pk, {}), MOVE),
-    Endpoint(
-        "post",
-        "/api/v1/grants/{id}/disburse/",
-        lambda a, u: (_approved(_first(a), u).pk, _disburse_body()),
-        MOVE,
-    ),
-    Endpoint(
-        "post", "/api/v1/grants/{id}/account/", lambda a, u: (_disbursed(_first(a), u).pk, {"spent_amount": UNIT}), MOVE
-    ),
-    Endpoint(
-        "post",
-        "/api/v1/grants/{id}/return/",
-        lambda a, u: (_disbursed(_first(a), u).pk, {"amount": 1000, "reference": "STS/1"}),
-        MOVE,
-    ),
-    Endpoint("post", "/api/v1/grants/{id}/close/", lambda a, u: (_accounted(_first(a), u).pk, {}), MOVE),
-    Endpoint("post", "/api/v1/grants/{id}/cancel/", lambda a, u: (_first(a).pk, {}), MOVE),
-    Endpoint("post", "/api/v1/allocations/{id}/batch/approve/", lambda a, u: (a.pk, {"regency": "18.01"}), MOVE),
-    Endpoint(
-        "post",
-        "/api/v1/allocations/{id}/batch/disburse/",
-        lambda a, u: (
-            services.grants_approve_batch(allocation=a, regency=_regency("18.01"), actor=u) and a.pk,
-            {"regency": "18.01", **_disburse_body()},
-        ),
-        MOVE,
-    ),
-    Endpoint("post", "/api/v1/allocations/{id}/batch/cancel/", lambda a, u: (a.pk, {"regency": "18.01"}), MOVE),
-]
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "role", "expected"),
-    [
-        pytest.param(endpoint, role, expected, id=f"{endpoint.method.upper()} {endpoint.route} {role}")
-        for endpoint in ENDPOINTS
-        for role, expected in zip(ROLES, endpoint.expected, strict=True)
-    ],
-)
-def test_it_applies_the_permission_matrix(
-    request, api_client, province_admin, officer_a, api_allocation, endpoint, role, expected
-):
-    pk, body = endpoint.prepare(api_allocation, province_admin)
-    url = endpoint.route.format(id=pk)
-    if role != "anonymous":
-        api_client.force_authenticate(request.getfixturevalue(role))
-    before = _statuses(api_allocation), Allocation.objects.count(), GrantEvent.objects.count()
-
-    if endpoint.method == "get":
-        response = api_client.get(url)
-    else:
-        response = getattr(api_client, endpoint.method)(url, body, format="json")
-
-    assert response.status_code == expected, response.content
-    if expected in (401, 403):
-        assert response.json()["detail"]
-        assert (_statuses(api_allocation), Allocation.objects.count(), GrantEvent.objects.count()) == before
-
-
-def test_it_has_a_permission_row_for_every_grants_endpoint(api_client):
-    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
-
-    documented = {
-        (method, path)
-        for path, operations in schema["paths"].items()
-        if path.startswith((ALLOCATIONS, GRANTS))
-        for method in operations
-        if method in ("get", "post", "put", "patch", "delete")
-    }
-
-    assert documented == {(endpoint.method, endpoint.route) for endpoint in ENDPOINTS}
+# --- permissions: the matrix of every route and role is tests/smartvillage/test_access_matrix.py ---------------
 
 
 def test_it_asks_an_anonymous_request_for_a_token(api_client, api_grant):

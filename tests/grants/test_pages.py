@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 
 from grants import selectors, services
 from grants.models import Disbursement, Grant, GrantEvent, GrantStatus
-from grants.templatetags.rupiah import percent, rupiah, rupiah_short
+from smartvillage.templatetags.rupiah import percent, rupiah, rupiah_short
 from tests.factories import VillageFactory
 from villages.models import Province, Village
 
@@ -263,7 +263,7 @@ def test_the_ledger_exports_match_the_ledger(client, province_staff, approved_gr
     client.force_login(province_staff)
     allocation = approved_grant.allocation
     expected = {
-        row.code: [row.units, row.planned, row.disbursed]
+        row.code: [row.units, row.committed, row.disbursed]
         for row in selectors.ledger(allocation=allocation, user=province_staff, level="regency")
     }
 

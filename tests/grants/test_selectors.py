@@ -15,7 +15,7 @@ from villages.models import District, Province, Regency, Village
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
-FIGURES = ("units", "planned", "approved", "disbursed", "returned", "accounted", "cancelled_units")
+FIGURES = ("units", "committed", "approved", "disbursed", "returned", "accounted", "cancelled_units")
 APPROVED_OR_LATER = {"approved", "disbursed", "accounted", "closed", "returned"}
 PAID = {"disbursed", "accounted", "closed", "returned"}
 
@@ -67,7 +67,7 @@ def expected_rows(allocation: Allocation, level: str, **filters) -> list[tuple]:
             unit["cancelled_units"] += 1
         else:
             unit["units"] += 1
-            unit["planned"] += amount
+            unit["committed"] += amount
         unit["approved"] += amount if status in APPROVED_OR_LATER else 0
         unit["disbursed"] += amount if status in PAID else 0
         unit["returned"] += returned
@@ -92,7 +92,7 @@ def test_it_totals_the_province_to_the_hand_counted_figures(mixed, staff):
     (row,) = ledger(allocation=mixed, user=staff, level="province")
 
     assert (row.code, row.units, row.cancelled_units) == ("18", 8, 1)
-    assert (row.planned, row.approved, row.disbursed) == (46_500_000, 40_500_000, 30_000_000)
+    assert (row.committed, row.approved, row.disbursed) == (46_500_000, 40_500_000, 30_000_000)
     assert (row.returned, row.accounted) == (7_500_000, 10_000_000)
 
 
@@ -100,7 +100,7 @@ def test_it_totals_each_regency_to_the_hand_counted_figures(mixed, staff):
     rows = {row.code: row for row in ledger(allocation=mixed, user=staff, level="regency")}
 
     a, b = rows["18.01"], rows["18.71"]
-    assert (a.units, a.planned, a.approved, a.disbursed, a.returned, a.accounted, a.cancelled_units) == (
+    assert (a.units, a.committed, a.approved, a.disbursed, a.returned, a.accounted, a.cancelled_units) == (
         6,
         5 * UNIT + 4_500_000,
         4 * UNIT + 4_500_000,
@@ -109,7 +109,7 @@ def test_it_totals_each_regency_to_the_hand_counted_figures(mixed, staff):
         4_000_000,
         1,
     )
-    assert (b.units, b.planned, b.approved, b.disbursed, b.returned, b.accounted, b.cancelled_units) == (
+    assert (b.units, b.committed, b.approved, b.disbursed, b.returned, b.accounted, b.cancelled_units) == (
         2,
         2 * UNIT,
         2 * UNIT,
@@ -180,15 +180,15 @@ def test_an_officers_summary_measures_the_own_regency_against_its_planned_grants
     summary = allocation_summary(allocation=mixed, user=officer_a)
 
     (own,) = ledger(allocation=mixed, user=officer_a, level="regency")
-    assert summary.budget == own.planned
-    assert summary.remaining == own.planned - own.net_disbursed
+    assert summary.budget == own.committed
+    assert summary.remaining == own.committed - own.net_disbursed
     assert summary.disbursed_pct == own.disbursed_pct
 
 
 def test_it_matches_the_committed_amount_in_the_summary(mixed, staff):
     summary = allocation_summary(allocation=mixed, user=staff)
 
-    assert summary.totals.planned == mixed.committed_amount
+    assert summary.totals.committed == mixed.committed_amount
 
 
 @pytest.mark.parametrize("level", ["province", "regency", "district"])

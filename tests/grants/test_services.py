@@ -832,8 +832,8 @@ def test_it_refuses_any_transfer_date_for_an_allocation_of_a_year_to_come(make_a
 
 
 def test_the_transfer_window_ends_today_within_the_fiscal_year(today):
-    assert services.transfer_window(today.year) == (datetime.date(today.year, 1, 1), today)
-    assert services.transfer_window(today.year - 5) == (
+    assert services.transfer_window(fiscal_year=today.year) == (datetime.date(today.year, 1, 1), today)
+    assert services.transfer_window(fiscal_year=today.year - 5) == (
         datetime.date(today.year - 5, 1, 1),
         datetime.date(today.year - 4, 3, 31),
     )

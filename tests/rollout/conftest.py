@@ -146,7 +146,8 @@ def ro_grant(ro_allocation, province_staff) -> Callable[[str, Village], Grant]:
             grant=grant,
             actor=actor,
             reference=f"SP2D-RO-{next(_references):05d}",
-            transfer_date=grant_services.transfer_window(ro_allocation.fiscal_year)[1],  # the latest date it accepts
+            # The latest date it accepts.
+            transfer_date=grant_services.transfer_window(fiscal_year=ro_allocation.fiscal_year)[1],
         )
         if state == "disbursed":
             return grant

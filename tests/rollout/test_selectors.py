@@ -27,18 +27,18 @@ def series(*percentages: float, every: int = 20) -> list[tuple[datetime.date, fl
 def test_it_extends_a_rising_line_to_the_date_it_reaches_the_target():
     points = series(50, 60, 70)  # 10 points every 20 days: 0.5 a day, last point 2024-02-10
 
-    forecast = forecast_completion(list(reversed(points)))
+    forecast = forecast_completion(points=list(reversed(points)))
 
     # 30 points still to go at 0.5 a day: 60 days after 2024-02-10.
     assert forecast == Forecast("on_track", date=datetime.date(2024, 4, 10), slope_per_month=15.0)
 
 
 def test_it_gives_no_date_for_a_flat_trend():
-    assert forecast_completion(series(60, 60, 60, 60)) == Forecast("not_on_track", slope_per_month=0.0)
+    assert forecast_completion(points=series(60, 60, 60, 60)) == Forecast("not_on_track", slope_per_month=0.0)
 
 
 def test_it_gives_no_date_for_a_falling_trend():
-    forecast = forecast_completion(series(70, 60, 50))
+    forecast = forecast_completion(points=series(70, 60, 50))
 
     assert (forecast.status, forecast.date) == ("not_on_track", None)
     assert forecast.slope_per_month < 0
@@ -47,15 +47,15 @@ def test_it_gives_no_date_for_a_falling_trend():
 def test_it_reports_the_first_date_at_the_target_once_reached():
     points = series(80, 100, 100, 100)
 
-    assert forecast_completion(points) == Forecast("reached", date=points[1][0])
+    assert forecast_completion(points=points) == Forecast("reached", date=points[1][0])
 
 
 def test_it_has_no_data_without_points():
-    assert forecast_completion([]) == Forecast("no_data")
+    assert forecast_completion(points=[]) == Forecast("no_data")
 
 
 def test_it_gives_no_date_from_a_single_point_below_the_target():
-    assert forecast_completion(series(40)) == Forecast("not_on_track")
+    assert forecast_completion(points=series(40)) == Forecast("not_on_track")
 
 
 # --- paid_not_live ------------------------------------------------------------------------------

@@ -525,7 +525,7 @@ def test_it_counts_a_village_as_adopted_exactly_when_pillar_1_is_live(registry, 
     VillageStatus.objects.create(village=village, pillar1=pillar1, pillar2=pillar2, pillar3=pillar3)
     expected = pillar1 == PillarStatus.LIVE
 
-    assert Village.objects.filter(services.adopted("rollout__"), pk=village.pk).exists() is expected
+    assert Village.objects.filter(services.adopted(prefix="rollout__"), pk=village.pk).exists() is expected
     assert VillageStatus.objects.filter(services.adopted(), pk=village.pk).exists() is expected
 
 
@@ -773,6 +773,13 @@ def test_it_releases_the_claim_when_the_broker_fails(
     assert report.status == ReportStatus.VERIFIED
 
 
+def test_the_recompute_is_queued_as_the_registered_task(ro_sent):
+    # The services name the task (they do not import the task module, which imports them).
+    from celery import current_app
+
+    assert current_app.tasks[services.RECOMPUTE_TASK] is recompute_adoption._get_current_object()
+
+
 # --- the task -----------------------------------------------------------------------------------
 
 
@@ -793,3 +800,42 @@ def test_it_clears_the_pending_request_and_writes_snapshots_in_the_task(registry
 def test_it_retries_the_task_on_database_outages():
     assert {OperationalError, InterfaceError} <= set(recompute_adoption.autoretry_for)
     assert recompute_adoption.max_retries > 0
+
+
+# --- a first load of known statuses -------------------------------------------------------------
+
+
+def test_the_status_import_records_a_verified_report_and_the_status_as_of_its_time(
+    registry, ro_report_input, province_staff
+):
+    village = Village.objects.filter(regency=registry.regency_a).first()
+    at = timezone.make_aware(datetime.datetime(2023, 6, 1, 10, 0))  # noqa: DTZ001 - made aware here
+
+    (report,) = services.statuses_import(actor=province_staff, items=[(ro_report_input(village), at)])
+
+    assert (report.status, report.is_correction, report.reviewed_by, report.submitted_at) == (
+        ReportStatus.VERIFIED,
+        True,
+        province_staff,
+        at,
+    )
+    status = VillageStatus.objects.get(village=village)
+    assert (status.pillar1, status.pillar1_since, status.last_verified_on, status.last_report) == (
+        PillarStatus.LIVE,
+        datetime.date(2023, 6, 1),
+        datetime.date(2023, 6, 1),
+        report,
+    )
+
+
+def test_the_status_import_is_refused_for_a_village_that_has_a_status(
+    registry, ro_report_input, ro_verified, province_staff
+):
+    village = Village.objects.filter(regency=registry.regency_a).first()
+    ro_verified(village)
+    reports = ProgressReport.objects.count()
+
+    with pytest.raises(TransitionRefused):
+        services.statuses_import(actor=province_staff, items=[(ro_report_input(village), timezone.now())])
+
+    assert ProgressReport.objects.count() == reports

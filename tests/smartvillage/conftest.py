@@ -87,7 +87,8 @@ def _grant(allocation, village: Village, state: str, actor, serial: int):
         grant=grant,
         actor=actor,
         reference=f"SP2D-MATRIX-{serial:03d}/LS/2026",
-        transfer_date=grant_services.transfer_window(allocation.fiscal_year)[1],  # the latest date it accepts
+        # The latest date it accepts.
+        transfer_date=grant_services.transfer_window(fiscal_year=allocation.fiscal_year)[1],
     )
     if state == "disbursed":
         return grant

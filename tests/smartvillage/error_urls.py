@@ -7,8 +7,8 @@ from django.views.decorators.cache import cache_control
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 
-from smartvillage.urls import handler400, handler403, handler404, handler500  # noqa: F401 (Django reads them here)
-from smartvillage.urls import urlpatterns as portal_urlpatterns
+from portal.urls import handler400, handler403, handler404, handler500  # noqa: F401 (Django reads them here)
+from portal.urls import urlpatterns as portal_urlpatterns
 
 
 def page_fails(request):

@@ -20,6 +20,7 @@ something). The world (tests/smartvillage/conftest.py) is built once for the mod
 
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -30,14 +31,14 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.db import connection
-from django.urls import get_resolver, reverse
+from django.urls import get_resolver, resolve, reverse
 from django.utils import translation
 from rest_framework.test import APIClient
 
 from grants.models import Allocation, Grant
 from grants.services import GRANT_UNIT_AMOUNT, transfer_window
-from grants.templatetags.rupiah import rupiah
 from rollout.models import ProgressReport, ReportStatus, VillageStatus
+from smartvillage.templatetags.rupiah import rupiah
 from tests.conftest import PASSWORD
 from tests.smartvillage.conftest import SECRET_B, World
 from tests.smartvillage.test_url_access import walk
@@ -153,7 +154,7 @@ def public(name: str, variants: tuple[Variant, ...], **expect) -> Route:
 
 def _transfer_date() -> str:
     """The latest transfer date the world's 2026 allocation accepts: today, until its late first quarter ends."""
-    return transfer_window(2026)[1].isoformat()
+    return transfer_window(fiscal_year=2026)[1].isoformat()
 
 
 NEW_PASSWORD = "Sandi-Baru-Uji-2024"
@@ -440,8 +441,7 @@ TABLE: dict[str, Route] = {
             lists=True,
         ),
         api("paid-not-live", plain(), get=READ_ANY, lists=True),
-        # --- accounts: the own password (everyone signed in), user management (province admins) and
-        # the audit trail (auditors and admins) ---
+        # --- accounts: the own password (everyone signed in), user management (province admins) ---
         page(
             "accounts:password-change",
             plain(body=lambda w: PASSWORD_CHANGE),
@@ -462,8 +462,9 @@ TABLE: dict[str, Route] = {
             get=POST_ONLY,
             post=ADMIN_ONLY_SAVED,
         ),
-        page("accounts:audit", plain(), get=AUDIT),
-        page("accounts:audit-export", plain(query=lambda w: {"format": "csv"}), get=AUDIT),
+        # --- portal: the audit trail (auditors and admins) ---
+        page("portal:audit", plain(), get=AUDIT),
+        page("portal:audit-export", plain(query=lambda w: {"format": "csv"}), get=AUDIT),
     ]
 }
 
@@ -601,6 +602,8 @@ def test_it_answers_each_role_as_the_policy_says(world, case):
     response = _send(client, route, case.method, url, body)
 
     assert response.status_code == status, f"{case.method.upper()} {url} as {case.role}: {_shown(response)}"
+    if route.api and status in (401, 403):
+        assert response.json()["detail"], _shown(response)  # the API says why, in JSON
     if to_login:
         assert response["Location"].startswith("/login/"), _shown(response)
     elif response.status_code == 302 and guarded:
@@ -614,6 +617,21 @@ def test_it_answers_each_role_as_the_policy_says(world, case):
 
 def test_every_route_of_the_resolver_is_in_the_table():
     assert set(RESOLVED) - set(TABLE) == set(), "give each new route a row in TABLE"
+
+
+def test_every_operation_of_the_api_schema_is_in_the_table():
+    # A route's row names the methods it answers: a method added to a documented route needs its column too.
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    documented = {
+        (resolve(re.sub(r"\{[^}]+\}", "1", path)).view_name, method)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in ("get", "post", "put", "patch", "delete")
+    }
+
+    in_table = {(route.name, method) for route in TABLE.values() for method in route.expect}
+    assert documented - in_table == set(), "give each documented method of the API a column in its TABLE row"
+    assert {name for name, _method in documented} >= {"grant-detail", "report-verify", "adoption", "api-token"}
 
 
 def test_every_route_of_the_table_is_in_the_resolver():
@@ -875,7 +893,7 @@ def test_officer_a_gets_the_allocation_summary_of_regency_a_only(world):
     staff = _client(world, "province_staff").get(reverse("allocation-ledger", kwargs={"pk": world.allocation})).json()
     row_a = next(row for row in staff["rows"] if row["code"] == "18.01")
 
-    assert (summary.totals.units, summary.totals.planned, summary.totals.disbursed) == (
+    assert (summary.totals.units, summary.totals.committed, summary.totals.disbursed) == (
         row_a["units"],
         row_a["planned"],
         row_a["disbursed"],

@@ -147,7 +147,7 @@ def _bring(grant: Grant, state: str, actor) -> None:
     grant = grant_services.grant_approve(grant=grant, actor=actor)
     if state == "approved":
         return
-    accepted = grant_services.transfer_window(grant.allocation.fiscal_year)[1]  # the latest date it accepts
+    accepted = grant_services.transfer_window(fiscal_year=grant.allocation.fiscal_year)[1]  # the latest date it accepts
     grant = grant_services.grant_disburse(
         grant=grant, actor=actor, reference=f"SP2D-{grant.pk}", transfer_date=accepted
     )

@@ -102,10 +102,6 @@ def production_settings() -> dict:
     return load_settings(production_environment())
 
 
-def test_it_generates_a_64_character_secret_key_for_production():
-    assert len(production_environment()["SECRET_KEY"]) == 64
-
-
 # --- Embedded mode (no variables set) ----------------------------------------------------------
 
 

@@ -64,7 +64,7 @@ def allocation(natar, province_admin) -> Allocation:
 def disburse(allocation: Allocation, staff, villages, *, singles: int, batches: int) -> list[DisbursementRef]:
     """`singles` grants paid with one SP2D each, then `batches` batches of BATCH_SIZE grants under one SP2D."""
     year = allocation.fiscal_year
-    date = services.transfer_window(year)[1]
+    date = services.transfer_window(fiscal_year=year)[1]
     villages = iter(villages)
     for number in range(1, singles + 1):
         grant = services.grant_plan(allocation=allocation, village=next(villages), actor=staff)

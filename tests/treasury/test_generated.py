@@ -3,7 +3,8 @@
 import pytest
 
 from tests.treasury.statements import ACCOUNT, Scenario, generate, to_csv, to_mt940, to_xlsx
-from treasury.matching import LINE_KINDS, OutcomeKind, reconcile
+from treasury.matching import LINE_KINDS, reconcile
+from treasury.models import OutcomeKind
 from treasury.parsers import statement_parse
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ import io
 import pytest
 from openpyxl import Workbook
 
-from grants.templatetags.rupiah import rupiah
+from smartvillage.templatetags.rupiah import rupiah
 from tests.treasury.statements import generate, to_csv, to_mt940, to_xlsx
 from treasury.parsers import StatementFileError, columns_parse, statement_format, statement_parse
 

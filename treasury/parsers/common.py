@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from grants.services import MAX_AMOUNT, reference_key
-from grants.templatetags.rupiah import rupiah
 from smartvillage.errors import ApplicationError
+from smartvillage.templatetags.rupiah import rupiah
 
 # The largest file accepted: a year of a national allocation's statement is far below it.
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -27,8 +27,6 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 # Errors listed in one refusal; a file with more is refused with the first ones and their count.
 MAX_LISTED_ERRORS = 50
 
-# A bank's reference of a booking is short (MT940: 16 characters); a longer cell is not one.
-BANK_REFERENCE_MAX_LENGTH = 100
 
 # Debits and credits with this mark: the account's own currency. Other currencies are refused.
 CURRENCY = "IDR"

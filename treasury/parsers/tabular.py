@@ -16,8 +16,8 @@ from collections.abc import Iterator, Mapping
 
 from django.utils.translation import gettext as _
 
+from treasury.models import BANK_REFERENCE_MAX_LENGTH
 from treasury.parsers.common import (
-    BANK_REFERENCE_MAX_LENGTH,
     StatementHeader,
     StatementLine,
     ValueRefused,

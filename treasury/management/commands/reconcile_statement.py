@@ -3,7 +3,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from grants.models import Allocation
-from treasury.matching import OutcomeKind, reconcile
+from treasury.matching import reconcile
+from treasury.models import OutcomeKind
 from treasury.parsers import StatementFileError, columns_parse, statement_parse_file
 from treasury.selectors import disbursement_refs
 

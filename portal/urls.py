@@ -1,3 +1,5 @@
+"""The portal's URLs: every app's pages and API, wired here at the top layer (the root URLconf)."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
@@ -11,10 +13,23 @@ from rest_framework.routers import DefaultRouter
 from accounts.api import TokenObtainView, TokenRevokeView
 from accounts.views import LoginView
 from grants.api import AllocationViewSet, GrantViewSet
-from rollout import dashboard
+from portal import exports, views
 from rollout.api import AdoptionHistoryView, AdoptionView, PaidNotLiveView, ReportViewSet, RolloutViewSet
-from rollout.urls import dashboard_patterns
 from villages.api import DistrictViewSet, RegencyViewSet, VillageViewSet
+
+# The pages that read across apps: the dashboard (namespace `dashboard`) and the audit trail.
+dashboard_patterns = [
+    path("", views.home, name="home"),
+    path("regencies/<str:code>/", views.regency, name="regency"),
+    path("districts/<str:code>/", views.district, name="district"),
+    path("villages/<str:code>/", views.village, name="village"),
+    path("lists/<str:name>/", views.whole_list, name="list"),
+    path("export/<str:table>/", exports.export, name="export"),
+]
+portal_patterns = [
+    path("audit/", views.audit, name="audit"),
+    path("audit/export/", views.audit_export, name="audit-export"),
+]
 
 # No `.json` suffix routes: clients ask for JSON with the Accept header (one URL per resource).
 router = DefaultRouter()
@@ -28,11 +43,12 @@ router.register("rollout", RolloutViewSet, basename="rollout")
 router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = [
-    path("", dashboard.home, name="home"),
+    path("", views.home, name="home"),
     # Pages without base.html's icon link (admin, API docs) make browsers ask for /favicon.ico. Resolved per
     # request: the hashed static name is known only once collectstatic has run.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico")), name="favicon"),
-    path("dashboard/", include(dashboard_patterns)),
+    path("dashboard/", include((dashboard_patterns, "dashboard"))),
+    path("", include((portal_patterns, "portal"))),
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

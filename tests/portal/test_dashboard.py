@@ -19,8 +19,8 @@ from accounts.models import User
 from grants import selectors as grant_selectors
 from grants import services as grant_services
 from grants.models import Allocation
-from grants.templatetags.rupiah import percent, rupiah, rupiah_short
-from rollout import dashboard, selectors, services
+from portal import views as dashboard
+from rollout import selectors, services
 from rollout.models import (
     Blocker,
     DemoDataset,
@@ -32,6 +32,7 @@ from rollout.models import (
     VillageStatus,
 )
 from rollout.templatetags.blockers import blocker_text
+from smartvillage.templatetags.rupiah import percent, rupiah, rupiah_short
 from tests.factories import VillageFactory
 from villages.models import Village
 from villages.services import regions_load
@@ -291,7 +292,8 @@ def test_the_headline_money_is_the_allocations_ledger(client, province_staff, bu
     )
     assert headline(regency_html, "headline-disbursed") == rupiah_short(regency_row.disbursed)
     assert headline(regency_html, "headline-disbursed-share").startswith(f"{percent(regency_row.disbursed_pct)} ")
-    assert headline(regency_html, "headline-remaining") == rupiah_short(regency_row.planned - regency_row.net_disbursed)
+    remaining = regency_row.committed - regency_row.net_disbursed
+    assert headline(regency_html, "headline-remaining") == rupiah_short(remaining)
     assert headline(kota_html, "headline-disbursed") == "Rp0"  # no grant in the regency
     assert headline(kota_html, "headline-remaining") == "Rp0"
 

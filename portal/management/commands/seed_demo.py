@@ -5,9 +5,9 @@ from accounts.models import User
 from accounts.services import demo_users_ensure
 from grants.demo import demo_grants_seed
 from grants.selectors import allocation_summary
-from grants.templatetags.rupiah import rupiah
 from rollout.demo import demo_rollout_seed
 from rollout.models import AdoptionSnapshot
+from smartvillage.templatetags.rupiah import rupiah
 
 # Published on purpose: demo accounts exist only in the embedded (DEBUG) mode.
 DEMO_PASSWORD = "demo-lampung"  # noqa: S105

@@ -9,10 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import selectors
 from accounts.models import AuditAction, AuditEntry, Role
 from accounts.services import audit_record
 from grants import services as grant_services
+from portal import selectors
 from rollout import services as rollout_services
 from rollout.models import PillarStatus, Signal
 from smartvillage.errors import ApplicationError
@@ -60,7 +60,8 @@ def history(allocation, province_admin, province_staff, officer_a, ro_input):
         grant=grant,
         actor=province_staff,
         reference="SP2D-0001",
-        transfer_date=grant_services.transfer_window(allocation.fiscal_year)[1],  # the latest date it accepts
+        # The latest date it accepts.
+        transfer_date=grant_services.transfer_window(fiscal_year=allocation.fiscal_year)[1],
     )
     report = rollout_services.report_submit(actor=officer_a, item=ro_input(villages[0]))
     rollout_services.report_verify(report=report, actor=province_staff)
@@ -75,7 +76,7 @@ def english(client):
 
 
 def rows(client, **params) -> list[list[str]]:
-    response = client.get(reverse("accounts:audit-export"), {"format": "csv", **params})
+    response = client.get(reverse("portal:audit-export"), {"format": "csv", **params})
     assert response.status_code == 200
     return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
 
@@ -153,7 +154,7 @@ def test_the_audit_page_shows_the_trail_escaped(client, auditor, history, provin
     )
     client.force_login(auditor)
 
-    page = client.get(reverse("accounts:audit")).content.decode()
+    page = client.get(reverse("portal:audit")).content.decode()
 
     assert "Pergub No. 12/2024" in page
     assert "<b>Pergub</b>" not in page and "&lt;b&gt;Pergub&lt;/b&gt;" in page
@@ -165,7 +166,7 @@ def test_the_audit_page_runs_a_constant_number_of_queries(client, auditor, histo
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            assert client.get(reverse("accounts:audit"), {"trail": trail}).status_code == 200
+            assert client.get(reverse("portal:audit"), {"trail": trail}).status_code == 200
         return len(captured)
 
     few = queries()
@@ -180,24 +181,24 @@ def test_the_audit_page_runs_a_constant_number_of_queries(client, auditor, histo
 def test_only_auditors_and_admins_read_the_trail(client, request, role_fixture):
     client.force_login(request.getfixturevalue(role_fixture))
 
-    assert client.get(reverse("accounts:audit")).status_code == 403
-    assert client.get(reverse("accounts:audit-export"), {"format": "csv"}).status_code == 403
+    assert client.get(reverse("portal:audit")).status_code == 403
+    assert client.get(reverse("portal:audit-export"), {"format": "csv"}).status_code == 403
 
 
 @pytest.mark.parametrize("role_fixture", ["auditor", "province_admin"])
 def test_nobody_can_write_to_the_trail_through_its_pages(client, request, role_fixture, history):
     client.force_login(request.getfixturevalue(role_fixture))
 
-    assert client.post(reverse("accounts:audit")).status_code == 405
-    assert client.post(reverse("accounts:audit-export")).status_code == 405
-    page = client.get(reverse("accounts:audit")).content.decode()
+    assert client.post(reverse("portal:audit")).status_code == 405
+    assert client.post(reverse("portal:audit-export")).status_code == 405
+    page = client.get(reverse("portal:audit")).content.decode()
     assert 'method="post"' not in page.split("<main", 1)[1].split("</main>", 1)[0]
 
 
 def test_an_invalid_date_filter_is_explained_and_shows_the_unfiltered_trail(client, auditor, history):
     client.force_login(auditor)
 
-    response = client.get(reverse("accounts:audit"), {"date_from": "kemarin"})
+    response = client.get(reverse("portal:audit"), {"date_from": "kemarin"})
 
     assert response.status_code == 200
     assert response.context["form"].errors["date_from"]
