@@ -312,10 +312,13 @@ CELERY_TASK_ACKS_LATE = True
 # kombu's 1 s BRPOP wait, so an idle worker keeps its connection.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# Run exactly one beat (README "Production"). A second one would send every tick twice: the nightly run then
+# recomputes once all the same (the day is claimed: rollout.services.adoption_recompute_nightly), and the
+# catch-up queues at most one recompute (its request is claimed too).
 CELERY_BEAT_SCHEDULE = {
     # Nightly, so the day's snapshots exist even with no verification, and a lost request is caught up.
     "recompute-adoption-nightly": {
-        "task": "rollout.tasks.recompute_adoption",
+        "task": "rollout.tasks.recompute_adoption_nightly",
         "schedule": crontab(hour=1, minute=0),
     },
     # Soon after a broker outage: queues the recompute a verification could not queue during it.

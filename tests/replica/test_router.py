@@ -135,11 +135,12 @@ def test_a_replica_url_adds_a_replica_that_mirrors_the_test_database():
 def test_the_suite_runs_as_before_with_a_replica_url_naming_the_same_database():
     """pytest-django's test database with the replica alias as its mirror: routed reads reach the test database
     (the router sees no separate server) and the tests pass as they do with one database."""
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'db.sqlite3'}"
+    # A database name of its own, so that its test database is not this run's.
+    url = f"{os.environ['DATABASE_URL']}_mirror" if os.environ.get("DATABASE_URL") else "sqlite:///mirror.sqlite3"
     run = subprocess.run(
         [*PYTEST, "tests/public/test_pages.py", "tests/public/test_figures.py", "-k", "query or figures or signed_in"],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_REPLICA_URL": url},
+        env={**os.environ, "DATABASE_URL": url, "DATABASE_REPLICA_URL": url},
         capture_output=True,
         text=True,
         timeout=600,
