@@ -125,6 +125,12 @@ class World:
         """Who may move grants: province staff and administrators."""
         return self.staff + self.admins
 
+    @property
+    def reviewers(self) -> list[Actor]:
+        """Who may decide any report: the movers but the first staff member, who submitted the prepared
+        reports (bench/core.py), and nobody reviews a report they submitted (a 403 by the rules)."""
+        return self.staff[1:] + self.admins
+
 
 def _regions_file(path: Path, regencies: list[str] | None, directory: Path) -> Path:
     """`path`, or a copy holding only the province rows and `regencies` (for a small run)."""
@@ -845,7 +851,7 @@ class Driver:
         else:
             path, body = f"/api/v1/reports/{report}/verify/", None
         kind = "report_reject" if reject else "report_verify"
-        self.call(kind, "POST", path, actor=rng.choice(self.world.movers), body=body, expect={200})
+        self.call(kind, "POST", path, actor=rng.choice(self.world.reviewers), body=body, expect={200})
         return True
 
     def report_reject(self, rng: random.Random) -> bool:
@@ -1129,7 +1135,9 @@ class Driver:
         if report is None:
             return False
         calls = []
-        for index, actor in enumerate(self.movers(self.width, rng)):
+        reviewers = self.world.reviewers
+        chosen = rng.sample(reviewers, self.width) if self.width <= len(reviewers) else reviewers * self.width
+        for index, actor in enumerate(chosen[: self.width]):
             reject = index % 3 == 2
             path = f"/api/v1/reports/{report}/{'reject' if reject else 'verify'}/"
             body = {"reason": "Dobel (uji beban)."} if reject else None
