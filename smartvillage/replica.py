@@ -140,7 +140,8 @@ class ReplicaHealth:
     def as_dict(self) -> dict:
         return {
             "state": self.state,
-            "lag_seconds": None if self.lag_seconds is None else round(self.lag_seconds, 3),
+            # Unknown (None) rather than infinite: JSON has no infinity.
+            "lag_seconds": round(self.lag_seconds, 3) if self.lag_seconds not in (None, float("inf")) else None,
             "lag_bytes": self.lag_bytes,
             "max_lag_seconds": settings.DATABASE_REPLICA_MAX_LAG_SECONDS,
             "checked_at": self.checked_at.isoformat(),

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.urls import get_resolver
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
@@ -148,3 +149,11 @@ def test_the_suite_runs_as_before_with_a_replica_url_naming_the_same_database():
 
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " passed" in run.stdout and " failed" not in run.stdout
+
+
+def test_an_unknown_lag_is_reported_as_null_json_not_infinity():
+    health = replica.ReplicaHealth(
+        state=replica.ReplicaState.LAGGING, checked_at=timezone.now(), lag_seconds=float("inf")
+    )
+
+    assert json.loads(json.dumps(health.as_dict(), allow_nan=False))["lag_seconds"] is None
