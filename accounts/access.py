@@ -26,13 +26,35 @@ from accounts.models import Role, User
 PROVINCE_WIDE_ROLES = frozenset({Role.PROVINCE_ADMIN, Role.PROVINCE_STAFF, Role.AUDITOR})
 
 
+class PublicReader:
+    """Who reads the public transparency pages (/publik/): anyone, without an account.
+
+    The public sees the whole province through the scope functions below, so that the public pages read
+    the same selectors (and so the same figures) as the dashboard; what of those rows is published (figures,
+    statuses and categories, never people or free text) is the public app's choice, held by its tests. The
+    public may do nothing: it has no role and no capability, and it is never a request's user (an anonymous
+    visitor stays AnonymousUser, who sees nothing anywhere else)."""
+
+    is_authenticated = False
+    is_anonymous = True
+    role = None
+    regency_id = None
+
+
+PUBLIC = PublicReader()
+
+
 def _role(user: User | AnonymousUser) -> str | None:
     return getattr(user, "role", None) if user.is_authenticated else None
 
 
+def _province_wide(user: User | AnonymousUser | PublicReader) -> bool:
+    return user is PUBLIC or _role(user) in PROVINCE_WIDE_ROLES
+
+
 def regency_scope(user: User | AnonymousUser) -> str | None:
-    """The regency code a user is confined to, or None for province-wide roles."""
-    if _role(user) in PROVINCE_WIDE_ROLES:
+    """The regency code a user is confined to, or None for province-wide roles (and the public)."""
+    if _province_wide(user):
         return None
     return getattr(user, "regency_id", None)
 
@@ -43,7 +65,7 @@ def restrict_to_scope(queryset: QuerySet, user: User | AnonymousUser, *, regency
     Fails closed: anyone neither province-wide nor scoped to a regency (the
     anonymous user included) sees nothing.
     """
-    if _role(user) in PROVINCE_WIDE_ROLES:
+    if _province_wide(user):
         return queryset
     if _role(user) != Role.REGENCY_OFFICER or not user.regency_id:
         return queryset.none()
@@ -55,7 +77,7 @@ def restrict_units_to_scope(queryset: QuerySet, user: User | AnonymousUser, *, c
     adoption snapshots) to those `user` may see: all for province-wide roles; for an officer the own
     regency and the units within it (`18.01`, `18.01.04`), never a wider aggregate (the province);
     nothing for anyone else."""
-    if _role(user) in PROVINCE_WIDE_ROLES:
+    if _province_wide(user):
         return queryset
     if _role(user) != Role.REGENCY_OFFICER or not user.regency_id:
         return queryset.none()

@@ -1,6 +1,7 @@
 """Concurrency under load: the portal on gunicorn (loopback) driven by a threaded client, then its invariants.
 
 Usage: DATABASE_URL=postgres://.../smartvillage_load python bench/load.py [--duration 60] [--requests N]
+                                                                [--public-seconds 15] [--public-only]
 
 It prepares a realistic state (the Lampung registry, users of every role with API tokens and
 browser sessions, a verified report and a status for every village, one active allocation with
@@ -10,7 +11,8 @@ officer reports on their own regency (and attempts on other regencies, which mus
 verifications, grant moves and disbursements, and races: several threads moving the same grants
 at the same moment, with and without the same Idempotency-Key, trying to pay twice. Then it checks
 the invariants in the database, prints one table, writes bench/results/load-<time>.json and exits
-1 if any request got a 5xx or any invariant broke.
+1 if any request got a 5xx or any invariant broke. Then the public pages' runs (bench/public.py): 16 clients,
+the portal on a primary of its own and then with a streaming replica, plain GETs and revalidations (304).
 
 The database is wiped first (flush): its name must contain "load" or "bench", unless --any-database.
 gunicorn queues Celery tasks in memory and never runs them (no shared Redis is touched); the driver
@@ -122,6 +124,12 @@ class World:
     def movers(self) -> list[Actor]:
         """Who may move grants: province staff and administrators."""
         return self.staff + self.admins
+
+    @property
+    def reviewers(self) -> list[Actor]:
+        """Who may decide any report: the movers but the first staff member, who submitted the prepared
+        reports (bench/core.py), and nobody reviews a report they submitted (a 403 by the rules)."""
+        return self.staff[1:] + self.admins
 
 
 def _regions_file(path: Path, regencies: list[str] | None, directory: Path) -> Path:
@@ -275,12 +283,16 @@ def prepare(*, path: Path, regencies: list[str] | None, secret_key: str, directo
 
 
 @contextmanager
-def gunicorn(*, directory: Path, secret_key: str, workers: int, probe: Actor) -> Iterator[tuple[int, Path]]:
+def gunicorn(
+    *, directory: Path, secret_key: str, workers: int, probe: Actor | None, extra_env: dict | None = None
+) -> Iterator[tuple[int, Path]]:
     """Serve the portal as in production (DEBUG=0, manifest static files) on a free loopback port.
 
     Yields (port, log file). A settings module in `directory` moves STATIC_ROOT there, so
     collectstatic never writes into the working tree, and skips whitenoise's compression of the
     vendored files (seconds of CPU): pages still resolve every {% static %} through the manifest.
+    `extra_env` overrides the environment (another database, a replica); without a `probe` actor the
+    public province page tells when the workers are ready.
     """
     from bench.core import _database_url, _free_port
 
@@ -304,6 +316,7 @@ def gunicorn(*, directory: Path, secret_key: str, workers: int, probe: Actor) ->
         "REDIS_URL": "",
         "CELERY_RESULT_BACKEND": "",
         "CELERY_TASK_ALWAYS_EAGER": "0",
+        **(extra_env or {}),
     }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
@@ -329,7 +342,7 @@ def gunicorn(*, directory: Path, secret_key: str, workers: int, probe: Actor) ->
         deadline = time.monotonic() + 60
         ready = 0
         while ready < workers * 2:  # every worker has loaded Django (a few answers in a row)
-            reply = http.send("GET", "/api/v1/regencies/", actor=probe)
+            reply = http.send("GET", "/api/v1/regencies/" if probe else "/publik/", actor=probe)
             if reply.status == 200:
                 ready += 1
                 continue
@@ -838,7 +851,7 @@ class Driver:
         else:
             path, body = f"/api/v1/reports/{report}/verify/", None
         kind = "report_reject" if reject else "report_verify"
-        self.call(kind, "POST", path, actor=rng.choice(self.world.movers), body=body, expect={200})
+        self.call(kind, "POST", path, actor=rng.choice(self.world.reviewers), body=body, expect={200})
         return True
 
     def report_reject(self, rng: random.Random) -> bool:
@@ -1122,7 +1135,9 @@ class Driver:
         if report is None:
             return False
         calls = []
-        for index, actor in enumerate(self.movers(self.width, rng)):
+        reviewers = self.world.reviewers
+        chosen = rng.sample(reviewers, self.width) if self.width <= len(reviewers) else reviewers * self.width
+        for index, actor in enumerate(chosen[: self.width]):
             reject = index % 3 == 2
             path = f"/api/v1/reports/{report}/{'reject' if reject else 'verify'}/"
             body = {"reason": "Dobel (uji beban)."} if reject else None
@@ -1541,6 +1556,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regencies", default="", help="only these regencies, e.g. 18.11,18.72")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--any-database", action="store_true", help="allow a database not named *load* or *bench*")
+    parser.add_argument(
+        "--public-seconds",
+        type=float,
+        default=15.0,
+        help="seconds of each public-page run (bench/public.py: primary only and with a replica; 0: none)",
+    )
+    parser.add_argument("--public-only", action="store_true", help="only the public-page runs")
     args = parser.parse_args(argv)
     if not args.duration and not args.requests:
         parser.error("--duration 0 needs --requests: the run must stop by itself")
@@ -1560,18 +1582,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load: refusing to wipe database {name!r}; use one named *load* or --any-database.", file=sys.stderr)
         return 2
 
-    result = run(
-        path=args.path,
-        regencies=[code.strip() for code in args.regencies.split(",") if code.strip()] or None,
-        duration=args.duration or None,
-        requests=args.requests,
-        clients=args.clients,
-        workers=args.workers,
-        race_width=args.race_width,
-        recompute_every=args.recompute_every,
-        seed=args.seed,
-    )
-    print(table(result))
+    result = {"ok": True, "samples": {"server_tracebacks": []}}
+    if not args.public_only:
+        result = run(
+            path=args.path,
+            regencies=[code.strip() for code in args.regencies.split(",") if code.strip()] or None,
+            duration=args.duration or None,
+            requests=args.requests,
+            clients=args.clients,
+            workers=args.workers,
+            race_width=args.race_width,
+            recompute_every=args.recompute_every,
+            seed=args.seed,
+        )
+        print(table(result))
+    if args.public_seconds:
+        from bench import public
+
+        result["public"] = public.run(seconds=args.public_seconds, workers=args.workers)
+        result["ok"] = result["ok"] and all(r["server_errors_5xx"] == 0 for r in result["public"]["runs"].values())
+        print("\n" + public.table(result["public"]))
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"load-{stamp}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")

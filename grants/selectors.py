@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.access import regency_scope, restrict_to_scope
@@ -163,6 +163,26 @@ class AllocationSummary(MoneySummary):
     @property
     def net_disbursed_pct_of_total(self) -> float:
         return self.net_disbursed_pct
+
+
+def latest_allocation(*, province_code: str) -> Allocation | None:
+    """The province's allocation of the latest fiscal year: the one the dashboard and the public pages show."""
+    return Allocation.objects.filter(province__code=province_code).order_by("-fiscal_year").first()
+
+
+def with_latest_allocation(*, queryset: QuerySet, relation: str, province_field: str) -> QuerySet:
+    """`queryset` (provinces or regencies) with the province's allocation of the latest fiscal year (as
+    `latest_allocation`) joined in the same query through `relation` (read it with `joined_allocation`);
+    `province_field` leads from a row to its province ("pk" for provinces, "province" for regencies)."""
+    latest = Allocation.objects.filter(province=OuterRef(province_field)).order_by("-fiscal_year").values("pk")[:1]
+    return queryset.annotate(
+        latest_allocation=FilteredRelation(relation, condition=Q(**{f"{relation}__pk": Subquery(latest)})),
+    ).select_related("latest_allocation")
+
+
+def joined_allocation(*, unit) -> Allocation | None:
+    # Django sets a FilteredRelation's select_related attribute only where the join found a row.
+    return getattr(unit, "latest_allocation", None)
 
 
 def allocation_list(*, user: User) -> QuerySet[Allocation]:

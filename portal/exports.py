@@ -12,7 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from accounts.access import require_in_scope
+from grants import selectors as grant_selectors
 from portal import selectors
+from rollout import overview
 from rollout import selectors as rollout_selectors
 from rollout.models import ReportStatus, SnapshotLevel
 from smartvillage.exports import EXPORT_FORMATS, export_response
@@ -46,8 +48,8 @@ def _snapshot_rows(level: str, *, by_regency: bool) -> Callable[[Filters], list]
         snapshots = rollout_selectors.latest_snapshots(user=user, level=level, parent=parent)
         ledger = {}
         for province in sorted({row.code.split(".")[0] for row in snapshots}):
-            allocation = selectors.latest_allocation(province_code=province)
-            ledger.update(selectors.ledger_by_code(user=user, allocation=allocation, level=level, regency_code=parent))
+            allocation = grant_selectors.latest_allocation(province_code=province)
+            ledger.update(overview.ledger_by_code(user=user, allocation=allocation, level=level, regency_code=parent))
         return [(row, ledger.get(row.code)) for row in snapshots]
 
     return rows

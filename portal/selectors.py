@@ -1,4 +1,4 @@
-"""Reads across apps: the dashboard's units with their allocation, its ledger and lists, and the audit
+"""Reads across apps: the dashboard's lists and the audit
 trail (account, allocation and target changes in accounts.AuditEntry, grant movements in
 grants.GrantEvent, progress reports and their reviews in rollout.ProgressReport)."""
 
@@ -6,56 +6,17 @@ import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Case, CharField, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditAction, AuditEntry, User
-from grants import selectors as grant_selectors
-from grants.models import Allocation, GrantAction, GrantEvent, GrantStatus
-from portal.context_processors import demo_data_flag
+from grants.models import GrantAction, GrantEvent, GrantStatus
 from rollout import selectors as rollout_selectors
 from rollout.models import ProgressReport, ReportStatus
 from rollout.services import adopted
 from smartvillage.templatetags.rupiah import rupiah
 
 # --- the dashboard ------------------------------------------------------------------------------
-
-
-def latest_allocation(*, province_code: str) -> Allocation | None:
-    """The province's allocation of the latest fiscal year: the one the dashboard shows."""
-    return Allocation.objects.filter(province_id=province_code).order_by("-fiscal_year").first()
-
-
-def with_latest_allocation(*, queryset: QuerySet, relation: str, province_field: str) -> QuerySet:
-    """`queryset` (provinces or regencies) with the province's allocation of the latest fiscal year
-    (as `latest_allocation`) joined in the same query through `relation` (read it with `joined_allocation`),
-    and `demo_data`, the flag of base.html's demo label."""
-    latest = Allocation.objects.filter(province=OuterRef(province_field)).order_by("-fiscal_year").values("pk")[:1]
-    return queryset.annotate(
-        latest_allocation=FilteredRelation(relation, condition=Q(**{f"{relation}__pk": Subquery(latest)})),
-        demo_data=demo_data_flag(),
-    ).select_related("latest_allocation")
-
-
-def joined_allocation(*, unit) -> Allocation | None:
-    # Django sets a FilteredRelation's select_related attribute only where the join found a row.
-    return getattr(unit, "latest_allocation", None)
-
-
-def ledger_by_code(
-    *, user: User, allocation: Allocation | None, level: str, regency_code: str | None = None
-) -> dict[str, grant_selectors.LedgerRow]:
-    """The ledger rows by unit code, each counting its paid-but-not-live grants in `counts`."""
-    if allocation is None:
-        return {}
-    rows = grant_selectors.ledger(
-        allocation=allocation,
-        user=user,
-        level=level,
-        regency_code=regency_code,
-        counts={"paid_not_live": rollout_selectors.paid_not_live_condition()},
-    )
-    return {row.code: row for row in rows}
 
 
 def _lagging(user: User) -> QuerySet:

@@ -15,6 +15,7 @@ from accounts.views import LoginView
 from grants.api import AllocationViewSet, GrantViewSet
 from portal import exports, views
 from rollout.api import AdoptionHistoryView, AdoptionView, PaidNotLiveView, ReportViewSet, RolloutViewSet
+from smartvillage import health
 from villages.api import DistrictViewSet, RegencyViewSet, VillageViewSet
 
 # The pages that read across apps: the dashboard (namespace `dashboard`) and the audit trail.
@@ -47,6 +48,10 @@ urlpatterns = [
     # Pages without base.html's icon link (admin, API docs) make browsers ask for /favicon.ico. Resolved per
     # request: the hashed static name is known only once collectstatic has run.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.ico")), name="favicon"),
+    # Public on purpose: the transparency pages and open data (no login, published figures only), and the
+    # health check for load balancers (the portal's and its read replica's state).
+    path("publik/", include("public.urls")),
+    path("healthz", health.healthz, name="healthz"),
     path("dashboard/", include((dashboard_patterns, "dashboard"))),
     path("", include((portal_patterns, "portal"))),
     path("login/", LoginView.as_view(), name="login"),

@@ -10,9 +10,6 @@ paid-but-not-live counts, and the three lists, each read with the length of the 
 (`rollout.selectors.excerpt`): the headline's awaiting count is the awaiting list's.
 """
 
-import json
-from functools import cache
-from pathlib import Path
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -25,64 +22,17 @@ from django.views.decorators.http import require_safe
 
 from accounts.access import Capability, has_capability, regency_scope, require_capability, require_in_scope
 from grants import selectors as grant_selectors
-from grants.selectors import MoneySummary
 from portal import selectors
 from portal.forms import AuditFilterForm
+from rollout import overview
 from rollout import selectors as rollout_selectors
-from rollout.models import SnapshotLevel
 from smartvillage.exports import EXPORT_FORMATS, export_response
-from villages.models import District, Province, Regency
+from villages.models import District
 
-BOUNDARIES_FILE = Path(__file__).resolve().parent.parent / "villages" / "data" / "lampung_regencies.geojson"
 # The overview's lists show this many rows and say how many there are in all ("15 of 60").
 LIST_LIMIT = 15
 LIST_PAGE_SIZE = 100
 AUDIT_PAGE_SIZE = 50
-
-
-@cache
-def _boundaries() -> dict:
-    return json.loads(BOUNDARIES_FILE.read_text(encoding="utf-8"))
-
-
-def _map_features(rows) -> dict:
-    """The regency boundaries of the shown rows, each carrying its adoption figures."""
-    figures = {row.code: row for row in rows}
-    features = []
-    for feature in _boundaries()["features"]:
-        row = figures.get(feature["properties"]["code"])
-        if row is None:
-            continue
-        properties = {
-            **feature["properties"],
-            "adopted_desa_pct": row.adopted_desa_pct,
-            "shade_pct": row.shown_pct,
-            "adopted_pct": row.adopted_pct,
-            "units": row.units,
-            "adopted_units": row.adopted_units,
-            "blocked": row.blocked_no_signal,
-        }
-        features.append({**feature, "properties": properties})
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _target(headline) -> int:
-    return headline.target_pct if headline else rollout_selectors.DEFAULT_TARGET_PCT
-
-
-def _trend(histories: dict[str, list], codes: list[str]) -> dict:
-    """Chart data: the adoption % shown (AdoptionSnapshot.shown_pct) per snapshot for each code."""
-    series = {}
-    for code in codes:
-        history = histories.get(code, [])
-        points = [(row.date, row.shown_pct) for row in history]
-        forecast = rollout_selectors.forecast_completion(points=points)
-        series[code] = {
-            "name": history[-1].name if history else code,
-            "points": [[day.isoformat(), value] for day, value in points],
-            "forecast": {"status": forecast.status, "date": forecast.date.isoformat() if forecast.date else None},
-        }
-    return series
 
 
 def _lists(user, *, province: str | None = None, regency: str | None = None, with_own: bool = False) -> dict:
@@ -98,80 +48,40 @@ def _lists(user, *, province: str | None = None, regency: str | None = None, wit
     return {**lists, "list_query": f"regency={regency}" if regency else f"province={province}"}
 
 
-def _table(rows, forecasts: dict, ledger: dict) -> list[dict]:
-    """One entry per snapshot row with its forecast, ledger row and paid-but-not-live count."""
-    table = []
-    for row in rows:
-        ledger_row = ledger.get(row.code)
-        table.append(
-            {
-                "row": row,
-                "forecast": forecasts.get(row.code),
-                "ledger": ledger_row,
-                "paid_not_live": ledger_row.counts["paid_not_live"] if ledger_row else 0,
-            }
-        )
-    return table
-
-
-def _overview(
-    request: HttpRequest,
-    *,
-    unit: Province | Regency,
-    regency: Regency | None,
-    headline,
-    rows: list,
-    histories: dict,
-    trend_codes: list[str],
-    map_rows: list,
-    **extra,
-) -> HttpResponse:
-    """The overview page of a province (`regency` None: its regencies' rows) or of a regency (its districts'):
-    one context for both, `extra` adding what only one of them shows."""
-    allocation = selectors.joined_allocation(unit=unit)
-    ledger = selectors.ledger_by_code(
-        user=request.user,
-        allocation=allocation,
-        level="district" if regency else "regency",
-        regency_code=regency.code if regency else None,
-    )
-    money = None
-    if allocation is not None:
-        # The unit's totals are the sum of its rows (every grant is in one regency and one district).
-        totals = grant_selectors.ledger_total(rows=list(ledger.values()), code=unit.code, name=unit.name)
-        money = (
-            MoneySummary.of_regency(totals=totals)
-            if regency
-            else MoneySummary.of_allocation(totals=totals, allocation=allocation)
-        )
-    forecasts = rollout_selectors.forecasts_of(histories=histories)
+def _overview(request: HttpRequest, figures: overview.Overview, **extra) -> HttpResponse:
+    """The overview page of a province or of a regency (rollout.overview builds the figures the public pages
+    show too), with what only the dashboard has: the lists, the reader's actions and the exports."""
+    regency = figures.regency
     can_report = regency is not None and has_capability(request.user, Capability.SUBMIT_REPORTS)
     context = {
         "regency": regency,
-        "scope_name": unit.name,
-        "headline": headline,
-        "table": _table(rows, forecasts, ledger),
-        "row_level": "district" if regency else "regency",
+        "scope_name": figures.unit.name,
+        "headline": figures.headline,
+        "table": figures.table,
+        "row_level": figures.row_level,
         "export_table": "districts" if regency else "regencies",
-        "allocation": allocation,
-        "money": money,
-        "map": _map_features(map_rows),
-        "trend": _trend(histories, trend_codes),
-        "target": _target(headline),
+        "allocation": figures.allocation,
+        "money": figures.money,
+        "map": figures.map,
+        "trend": figures.trend,
+        "target": figures.target,
         **_lists(
             request.user,
-            province=None if regency else unit.code,
+            province=None if regency else figures.unit.code,
             regency=regency.code if regency else None,
             with_own=can_report,
         ),
         "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
         "can_report": can_report,
         "export_query": f"regency={regency.code}" if regency else "",
-        "demo_data": unit.demo_data,
+        "demo_data": figures.unit.demo_data,
+        "chosen": figures.chosen,
         **extra,
     }
-    if regency is not None:
-        context["regency_forecast"] = forecasts.get(regency.code)
+    if regency is None:
+        context["regency_choices"] = figures.regency_choices
+    else:
+        context["regency_forecast"] = figures.unit_forecast
     return render(request, "dashboard/overview.html", context)
 
 
@@ -181,65 +91,17 @@ def home(request: HttpRequest) -> HttpResponse:
     scope = regency_scope(request.user)
     if scope is not None:
         return _regency_page(request, scope, home=True)
-    provinces = Province.objects.filter(is_active=True).order_by("code")
-    province = selectors.with_latest_allocation(
-        queryset=provinces, relation="allocations", province_field="code"
-    ).first()
+    province = overview.provinces_with_allocation().first()
     if province is None:
         return render(request, "dashboard/empty.html")
-    headlines, rows = rollout_selectors.latest_snapshot_groups(
-        user=request.user,
-        groups=[(SnapshotLevel.PROVINCE, None), (SnapshotLevel.REGENCY, province.code)],
-        with_target=True,
-    )
-    chosen = request.GET.get("regency") or (rows[0].code if rows else None)
-    trend_codes = [province.code, *([chosen] if chosen else [])]
-    histories = rollout_selectors.snapshot_histories(
-        user=request.user, level=SnapshotLevel.REGENCY, parent=province.code, codes=trend_codes
-    )
-    return _overview(
-        request,
-        unit=province,
-        regency=None,
-        headline=(headlines or [None])[0],
-        rows=rows,
-        histories=histories,
-        trend_codes=trend_codes,
-        map_rows=rows,
-        chosen=chosen,
-        regency_choices=[(row.code, row.name) for row in rows],
-    )
+    figures = overview.province_overview(user=request.user, province=province, chosen=request.GET.get("regency"))
+    return _overview(request, figures)
 
 
 def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> HttpResponse:
-    regencies = selectors.with_latest_allocation(
-        queryset=Regency.objects.select_related("province"),
-        relation="province__allocations",
-        province_field="province_id",
-    )
-    regency = get_object_or_404(regencies, code=code)
+    regency = get_object_or_404(overview.regencies_with_allocation(), code=code)
     require_in_scope(request.user, regency_code=regency.code)
-    regency_rows, rows = rollout_selectors.latest_snapshot_groups(
-        user=request.user,
-        groups=[(SnapshotLevel.REGENCY, regency.province_id), (SnapshotLevel.DISTRICT, regency.code)],
-        with_target=True,
-    )
-    headline = next((row for row in regency_rows if row.code == regency.code), None)
-    histories = rollout_selectors.snapshot_histories(
-        user=request.user, level=SnapshotLevel.DISTRICT, parent=regency.code, codes=[regency.code]
-    )
-    return _overview(
-        request,
-        unit=regency,
-        regency=regency,
-        headline=headline,
-        rows=rows,
-        histories=histories,
-        trend_codes=[regency.code],
-        map_rows=[headline] if headline else [],
-        chosen=regency.code,
-        home=home,
-    )
+    return _overview(request, overview.regency_overview(user=request.user, regency=regency), home=home)
 
 
 @login_required
@@ -284,10 +146,10 @@ def whole_list(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def district(request: HttpRequest, code: str) -> HttpResponse:
-    district = get_object_or_404(District.objects.select_related("regency"), code=code)
+    district = get_object_or_404(District.objects.select_related("regency__province"), code=code)
     require_in_scope(request.user, regency_code=district.regency_id)
     villages = rollout_selectors.village_rollout_list(user=request.user).filter(district=district)
-    allocation = selectors.latest_allocation(province_code=district.regency.province_id)
+    allocation = grant_selectors.latest_allocation(province_code=district.regency.province.code)
     grants = {}
     if allocation is not None:
         grants = {

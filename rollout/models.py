@@ -301,6 +301,11 @@ class RecomputeRequest(models.Model):
         default=False, help_text="The broker refused a request's task: the catch-up run owes a recompute."
     )
     last_finished_at = models.DateTimeField(null=True, blank=True)
+    nightly_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The day whose nightly recompute has run: another tick that day (a second beat) does nothing.",
+    )
 
     def __str__(self) -> str:
         return f"pending={self.pending}"

@@ -9,13 +9,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-from django.db.models import BooleanField, Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, ExtractYear
 
 from accounts.access import restrict_to_scope, restrict_units_to_scope
 from accounts.models import User
 from grants.models import Grant, GrantStatus
-from rollout.models import AdoptionSnapshot, ProgrammeTarget, ProgressReport, shown_share
+from rollout.models import AdoptionSnapshot, DemoDataset, ProgrammeTarget, ProgressReport, shown_share
 from rollout.services import adopted
 from villages.models import Village
 
@@ -28,6 +28,12 @@ FORECAST_POINTS = 6
 FLAT_SLOPE = 0.01
 # A finish further away than this is no forecast at all.
 FORECAST_HORIZON_DAYS = 10 * 365
+
+
+def demo_data_flag() -> Exists:
+    """Whether seed_demo's data is in the database, as an expression: a page that runs a query anyway
+    annotates it with this and puts `demo_data` in its context, saving the context processor's query."""
+    return Exists(DemoDataset.objects.all())
 
 
 def village_rollout_list(*, user: User) -> QuerySet[Village]:

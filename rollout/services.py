@@ -385,6 +385,27 @@ def adoption_recompute_run() -> int:
     return adoption_recompute()
 
 
+def adoption_recompute_nightly() -> int | None:
+    """The nightly recompute (beat, 01:00), once per day however many beats send it.
+
+    One Celery beat is the deployment rule (README), but a second one started by mistake, or a beat restarted
+    around its tick, must not recompute twice: the day is claimed on the request row by a guarded UPDATE in the
+    recompute's own transaction, so a concurrent tick waits for the row and then finds the day taken, and a
+    run that fails leaves the day unclaimed for its retry. Returns the snapshot rows written, None when the
+    day's nightly run had already happened.
+    """
+    today = timezone.localdate()
+    RecomputeRequest.objects.get_or_create(pk=1)
+    with transaction.atomic():
+        claimed = RecomputeRequest.objects.filter(Q(nightly_on__isnull=True) | Q(nightly_on__lt=today), pk=1).update(
+            nightly_on=today
+        )
+        if not claimed:
+            logger.info("Nightly adoption recompute of %s already ran: this tick does nothing.", today)
+            return None
+        return adoption_recompute_run()
+
+
 def _verified(as_of: datetime.date | None) -> Q:
     """The village has a verified report (by `as_of`, for a past date)."""
     verified = Q(rollout__last_verified_on__isnull=False)

@@ -29,3 +29,16 @@ def recompute_adoption_catch_up() -> bool:
     """Every few minutes (beat): queue the recompute a broker outage or a lost message left owed."""
     # No retry: a database outage here is caught up by the next tick.
     return services.adoption_recompute_catch_up()
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=8,
+)
+def recompute_adoption_nightly() -> int | None:
+    """Nightly (beat): today's snapshots even without a verification; once per day, whatever beats send it."""
+    return services.adoption_recompute_nightly()

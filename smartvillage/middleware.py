@@ -39,6 +39,13 @@ class PortalLocaleMiddleware(LocaleMiddleware):
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
 
+    def process_response(self, request, response):
+        # A view that chose its language itself (the public pages: from the URL) says so with
+        # Content-Language, and its page varies with nothing a shared cache does not see in the URL.
+        if response.has_header("Content-Language"):
+            return response
+        return super().process_response(request, response)
+
 
 class ApiErrorsAsJsonMiddleware:
     """Every error answer under /api/ is JSON `{"detail": ...}`, in every mode.

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "treasury",
     "rollout",
     "portal",
+    "public",
 ]
 
 MIDDLEWARE = [
@@ -73,8 +74,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "smartvillage.middleware.DatabaseUnavailableMiddleware",
-    # Last: turns a login refused by the lockout into the 429 page (accounts.lockout).
+    # Turns a login refused by the lockout into the 429 page (accounts.lockout).
     "axes.middleware.AxesMiddleware",
+    # Last: chooses the database a request reads (smartvillage/replica.py); its process_exception runs first,
+    # so a replica failing under a read is answered from the primary before the 503 above is considered.
+    "smartvillage.replica.ReplicaReadsMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -105,6 +109,36 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # A reused connection that died while idle (database restart, network drop) is replaced at the
 # start of the next request instead of failing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Optional: a PostgreSQL streaming replica of the same database (README "Read replica"). The public pages, the
+# dashboards and the API's list and detail reads go there (smartvillage/replica.py); writes, Celery tasks and a
+# client's reads after its own write go to the primary. In the test suite the alias mirrors the test database.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    # A replica host that drops packets costs a request at most this long before the primary answers.
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["smartvillage.replica.ReplicaRouter"]
+# Past this lag the replica is left aside until it catches up; its state is measured this often per process.
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.int("DATABASE_REPLICA_MAX_LAG_SECONDS", default=10)
+DATABASE_REPLICA_CHECK_SECONDS = env.int("DATABASE_REPLICA_CHECK_SECONDS", default=5)
+# The routes whose GET/HEAD reads may come from the replica (view names, shell-style patterns): the public pages,
+# the dashboards, and the API's list and detail reads.
+DATABASE_REPLICA_ROUTES = [
+    "public:*",
+    "home",
+    "dashboard:*",
+    *(
+        f"{name}-{kind}"
+        for name in ("regency", "district", "village", "allocation", "grant", "rollout", "report")
+        for kind in ("list", "detail")
+    ),
+    "allocation-ledger",
+    "adoption",
+    "adoption-history",
+    "paid-not-live",
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -150,6 +184,12 @@ AXES_SENSITIVE_PARAMETERS = ["username"]
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=0.5, socket_timeout=0.5)
+
+# The public pages (/publik/): how long browsers and shared caches may keep a page before revalidating it
+# (ETag/Last-Modified, a 304 while the figures are unchanged), and the requests one client address may make
+# per minute (0: no limit) before a 429.
+PUBLIC_MAX_AGE_SECONDS = env.int("PUBLIC_MAX_AGE_SECONDS", default=300)
+PUBLIC_RATE_LIMIT_PER_MINUTE = env.int("PUBLIC_RATE_LIMIT_PER_MINUTE", default=240)
 
 # Internationalisation: Bahasa Indonesia by default, English available.
 LANGUAGE_CODE = "id"
@@ -272,10 +312,13 @@ CELERY_TASK_ACKS_LATE = True
 # kombu's 1 s BRPOP wait, so an idle worker keeps its connection.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# Run exactly one beat (README "Production"). A second one would send every tick twice: the nightly run then
+# recomputes once all the same (the day is claimed: rollout.services.adoption_recompute_nightly), and the
+# catch-up queues at most one recompute (its request is claimed too).
 CELERY_BEAT_SCHEDULE = {
     # Nightly, so the day's snapshots exist even with no verification, and a lost request is caught up.
     "recompute-adoption-nightly": {
-        "task": "rollout.tasks.recompute_adoption",
+        "task": "rollout.tasks.recompute_adoption_nightly",
         "schedule": crontab(hour=1, minute=0),
     },
     # Soon after a broker outage: queues the recompute a verification could not queue during it.

@@ -35,3 +35,18 @@ def test_a_short_load_with_races_answers_no_5xx_and_breaks_no_invariant():
     assert set(figures["races_by_kind"]) >= MONEY_RACES
     assert figures["refused_tried"] > 0
     assert figures["double_payments"] == 0
+
+
+def test_the_reports_the_load_decides_are_decided_by_someone_who_did_not_submit_them(tmp_path):
+    # make load found it: the prepared awaiting reports are submitted by the first staff member, who was among
+    # those deciding them, and nobody reviews a report they submitted (403).
+    from bench.load import DEFAULT_FILE, prepare
+    from rollout.models import ProgressReport
+
+    world = prepare(path=DEFAULT_FILE, regencies=["18.01"], secret_key="x" * 50, directory=tmp_path)
+
+    submitters = set(
+        ProgressReport.objects.filter(pk__in=world.awaiting).values_list("submitted_by__username", flat=True)
+    )
+    assert world.awaiting and submitters
+    assert submitters.isdisjoint({actor.username for actor in world.reviewers})

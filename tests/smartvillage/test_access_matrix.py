@@ -261,6 +261,24 @@ TABLE: dict[str, Route] = {
         public("api-docs", plain(), get=200),
         public("favicon", plain(), get=302),
         api("api-root", plain(), get=READ_ANY),
+        # --- public on purpose: the transparency pages and open data (no login, published figures only,
+        # GET and HEAD only; what they publish: tests/public), and the load balancers' health check ---
+        public("public:home", plain(), get=200, post=405),
+        public("public:regency", plain(lambda w: {"code": w.regencies["B"]}), get=200, post=405),
+        public("public:district", plain(lambda w: {"code": w.districts["B"]}), get=200, post=405),
+        public("public:village", plain(lambda w: {"code": w.villages["B"]}), get=200, post=405),
+        public(
+            "public:csv",
+            tuple(
+                Variant(name, None, lambda w, name=name: {"name": name})
+                for name in ("provinsi", "kabupaten", "kecamatan", "desa")
+            ),
+            get=200,
+            post=405,
+        ),
+        public("public:datapackage", plain(), get=200, post=405),
+        public("public:catalogue", plain(), get=200, post=405),
+        public("healthz", plain(), get=200, post=405),
         api("api-token-revoke", plain(), get=POST_ONLY, delete=REVOKE),
         # --- dashboard ---
         page("home", plain(), get=READ_ANY, lists=True),

@@ -3,6 +3,11 @@
 Every route of the resolver (the permission matrix's TABLE), every method it answers, as every signed-in
 role, by session and (for the API) by token: each answer, whatever its status, is
 `Cache-Control: private, no-store` (smartvillage.middleware.PrivateCacheMiddleware).
+
+But the public transparency pages and open data (PUBLIC_DATA): the same answer for everyone, rendered without
+the request (no user, no session, no CSRF token), so a shared cache may keep it whoever asked: a GET of one
+of them is `public` for a signed-in visitor too, with the anonymous visitor's very body, no cookie set and
+no Vary on the cookie (issue 16; it was private for every signed-in answer before).
 """
 
 from urllib.parse import urlencode
@@ -20,6 +25,7 @@ from tests.smartvillage.test_access_matrix import RESOLVED, TABLE, _client, _sen
 pytestmark = pytest.mark.django_db
 
 ROLES = ("auditor", "officer_a", "province_staff", "province_admin")
+PUBLIC_DATA = {name for name in TABLE if name.startswith("public:")}
 
 
 def _private(response) -> bool:
@@ -52,10 +58,29 @@ def test_every_answer_to_a_signed_in_user_is_private_and_not_stored(matrix_world
                     with transaction.atomic():  # every request meets the same world
                         response = _send(client, route, method, url, body)
                         transaction.set_rollback(True)
-                    if not _private(response):
+                    if name in PUBLIC_DATA and method == "get":
+                        if not _public_as_for_anyone(response, _send(APIClient(), route, method, url, None)):
+                            cached.append(f"{method.upper()} {url} as {role} ({how}): not the public answer")
+                    elif not _private(response):
                         cached.append(f"{method.upper()} {url} as {role} ({how}): {response.status_code}")
 
     assert cached == []
+
+
+def _public_as_for_anyone(response, anonymous) -> bool:
+    directives = {part.strip() for part in response.get("Cache-Control", "").split(",")}
+    return (
+        response.status_code == 200
+        and "public" in directives
+        and get_max_age(response) > 0
+        and response.content == anonymous.content
+        and not response.cookies
+        and "Cookie" not in response.get("Vary", "")
+    )
+
+
+def test_the_public_data_routes_are_the_public_apps():
+    assert PUBLIC_DATA == {name for name in RESOLVED if name.startswith("public:")} != set()
 
 
 def test_every_route_of_the_resolver_is_walked():

@@ -9,8 +9,20 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 pytestmark = pytest.mark.django_db
 
 # Public on purpose: logging in, choosing a language, the API's own description, the admin's login,
-# the site icon (a redirect to the static file, which every visitor may load).
-PUBLIC = {"login", "logout", "set_language", "api-schema", "api-docs", "api-token", "api-root", "favicon"}
+# the site icon (a redirect to the static file, which every visitor may load); the transparency pages and
+# open data (published figures, no person and no free text: tests/public), and the load balancers' health check.
+PUBLIC = {
+    "login",
+    "logout",
+    "set_language",
+    "api-schema",
+    "api-docs",
+    "api-token",
+    "api-root",
+    "favicon",
+    "healthz",
+    *(f"public:{name}" for name in ("home", "regency", "district", "village", "csv", "datapackage", "catalogue")),
+}
 
 
 def walk(patterns, namespace=""):
@@ -43,7 +55,7 @@ ROUTES = sorted(
     {
         (path, name)
         for name, params in walk(get_resolver().url_patterns)
-        if name.split(":")[-1] not in PUBLIC and not name.startswith("admin:")
+        if name not in PUBLIC and not name.startswith("admin:")
         for path in concrete(name, params)
     }
 )
