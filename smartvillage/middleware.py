@@ -13,7 +13,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from smartvillage.errors import error_response, is_api_request, malformed_message, too_large_message
-from smartvillage.input import InputRefused, check_fields, check_json_body
+from smartvillage.input import InputRefused, check_fields, check_headers, check_json_body
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,8 @@ class ApiErrorsAsJsonMiddleware:
 class InputGuardMiddleware:
     """Refuses with a 400 naming the parameter any request whose path, query string, form fields or
     JSON body hold what smartvillage.input refuses (NUL, a lone surrogate, a number written in other
-    digits than 0-9, JSON nested too deeply), before any view, form or query meets it. Every view:
+    digits than 0-9, JSON nested too deeply), or whose headers hold a NUL, before any view, form or
+    query meets it. Every view:
     an API endpoint that ignores its body refuses a hostile one as those that read it do.
     """
 
@@ -92,6 +93,7 @@ class InputGuardMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         try:
+            check_headers(request.META)
             check_fields((str(index), value) for index, value in enumerate(view_args))
             check_fields(view_kwargs.items())
             check_fields(self._pairs(request.GET))
