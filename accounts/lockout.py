@@ -7,16 +7,23 @@ here for the three decisions that are the portal's own:
 
 - the client address: the socket's, or the one the nearest trusted proxy saw (`TRUSTED_PROXY_COUNT`);
 - the account: every spelling that logs into an account counts against that account;
-- the answer to a locked-out client: the login page (or JSON for the API) with status 429.
+- the answer to a locked-out client: the login page (or JSON for the API) with status 429;
+- a second, wider bound per client address over all accounts (`LOGIN_ADDRESS_FAILURE_LIMIT`), against
+  password spraying: one address trying a few passwords on each of many accounts.
 """
 
 import ipaddress
 import logging
 import unicodedata
 
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.forms import LoginForm
@@ -48,6 +55,31 @@ def client_ip(request: HttpRequest) -> str:
     except ValueError:
         logger.warning("X-Forwarded-For entry %r is not an address; counting the proxy's address", candidate[:64])
         return remote
+
+
+class LockoutHandler(AxesDatabaseHandler):
+    """AXES_HANDLER: axes' count per client address and account, plus one per client address alone.
+
+    The per-account bound stops guessing one account's password; it lets one address try the limit's
+    worth of passwords on every account it can name. The address bound stops that: past
+    `LOGIN_ADDRESS_FAILURE_LIMIT` failures (all accounts together) within the cool-off, every login from
+    the address is refused, the right password too. It is set well above the per-account limit, so an
+    office behind one NAT address is not locked out by a few colleagues' typos.
+    """
+
+    def is_locked(self, request, credentials: dict | None = None) -> bool:
+        if super().is_locked(request, credentials):
+            return True
+        return address_failures(request) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT
+
+
+def address_failures(request) -> int:
+    """Failed logins from the request's client address within the cool-off, over all accounts."""
+    attempts = AccessAttempt.objects.filter(ip_address=client_ip(request))
+    cool_off = get_cool_off(request)
+    if cool_off is not None:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
+    return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
 
 
 def _typed_username(request, credentials: dict | None) -> str | None:

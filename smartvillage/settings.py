@@ -160,10 +160,12 @@ LOGOUT_REDIRECT_URL = "login"
 # failure while locked out is not recorded (so the lock ends on time and the table stays bounded).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+# Failed logins from one client address over all accounts before the address waits (password spraying).
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=100)
 # Reverse proxies in front of the portal that append the client's address to X-Forwarded-For. 0: the
 # socket's address is the client's (no header is trusted). Also DRF's NUM_PROXIES.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
