@@ -163,7 +163,7 @@ def test_a_refused_action_shows_the_services_reason_on_the_form(client, province
     assert Disbursement.objects.count() == 1
 
 
-@pytest.mark.parametrize("typed", ["5.750.000", "5750000", "Rp 5.750.000"])
+@pytest.mark.parametrize("typed", ["5.750.000", "5750000", "Rp 5.750.000", "Rp5.750.000,-", "5.750.000,00"])
 def test_amounts_are_typed_the_indonesian_way(client, province_staff, approved_grant, typed):
     services.grant_disburse(grant=approved_grant, actor=province_staff, reference="SP2D-2", transfer_date=TRANSFER_DATE)
     client.force_login(province_staff)
@@ -174,7 +174,8 @@ def test_amounts_are_typed_the_indonesian_way(client, province_staff, approved_g
     assert approved_grant.spent_amount == 5_750_000
 
 
-@pytest.mark.parametrize("typed", ["-5", "5,5", "enam juta", "1" * 20])
+# "1.5" and "5.7500" were read as Rp15 and Rp57,500 while dots were simply dropped.
+@pytest.mark.parametrize("typed", ["-5", "5,5", "enam juta", "1" * 20, "1.5", "5.7500", "5..750", ".750", "5.750,50"])
 def test_a_bad_amount_is_a_form_error(client, province_staff, approved_grant, typed):
     services.grant_disburse(grant=approved_grant, actor=province_staff, reference="SP2D-3", transfer_date=TRANSFER_DATE)
     client.force_login(province_staff)
