@@ -61,6 +61,10 @@ class UserForm(BootstrapForm):
         super().__init__(*args, **kwargs)
         # A new account needs a password; for an existing one, an empty password keeps the current one.
         self.fields["password"].required = user is None
+        if user is None:
+            # No role is preselected: the first in the list is the administrator, and an account made in
+            # a hurry must not get every right by default.
+            self.fields["role"].choices = [("", _("Choose a role")), *Role.choices]
         if user is not None:
             self.fields["password"].help_text = _("Leave empty to keep the current password.")
 
