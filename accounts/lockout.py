@@ -24,9 +24,8 @@ from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from accounts.forms import LoginForm
+from accounts.forms import LoginForm, lockout_message
 from accounts.models import User
 
 logger = logging.getLogger(__name__)
@@ -114,11 +113,6 @@ def locked_out(request) -> bool:
     The failure that reaches the limit is answered as any wrong password (its password was checked and
     counted); only the attempts after it are refused unread."""
     return bool(getattr(request, "axes_locked_out", False)) and getattr(request, "axes_failures_since_start", 0) is None
-
-
-def lockout_message() -> str:
-    minutes = int(settings.LOGIN_COOLOFF_MINUTES)
-    return _("Too many failed attempts. Wait %(minutes)d minutes and try again.") % {"minutes": minutes}
 
 
 def lockout_response(request: HttpRequest, original_response: HttpResponse | None, credentials=None) -> HttpResponse:
