@@ -298,7 +298,9 @@ def test_the_headline_money_is_the_allocations_ledger(client, province_staff, bu
     assert headline(kota_html, "headline-remaining") == "Rp0"
 
 
-def test_next_years_draft_does_not_replace_this_years_money(client, province_staff, province_admin, busy, ro_allocation):
+def test_next_years_draft_does_not_replace_this_years_money(
+    client, province_staff, province_admin, busy, ro_allocation
+):
     # A trial user's finding: preparing next year's allocation (a draft, nothing paid) turned the
     # dashboard's money to Rp0 of the draft's budget.
     summary = grant_selectors.allocation_summary(allocation=ro_allocation, user=province_staff)
