@@ -12,7 +12,7 @@ from grants import selectors, services
 from grants.models import Disbursement, Grant, GrantEvent, GrantStatus
 from smartvillage.templatetags.rupiah import percent, rupiah, rupiah_short
 from tests.factories import VillageFactory
-from villages.models import Province, Village
+from villages.models import District, Province, Regency, Village
 
 pytestmark = pytest.mark.django_db
 
@@ -295,6 +295,30 @@ def test_the_grant_export_follows_the_filters_and_escapes_formulas(client, provi
     names = {row[1] for row in rows[1:]}
     assert "'=cmd|' /C calc'!A0" in names
     assert all(isinstance(row[5], int) for row in rows[1:])
+
+
+def test_the_grant_list_filters_by_regency_and_district_names(client, province_staff, officer_a, page_allocation):
+    # A trial user's finding: the filters asked for codes (18.01, 18.01.04) nobody knows by heart.
+    client.force_login(province_staff)
+    url = f"/grants/{page_allocation.pk}/grants/"
+    regency = Regency.objects.get(code="18.01")
+    district = District.objects.filter(regency=regency).order_by("code").first()
+
+    everything = client.get(url).content.decode()
+    in_regency = client.get(url, {"regency": "18.01"}).content.decode()
+    in_district = client.get(url, {"district": district.code}).content.decode()
+    client.force_login(officer_a)
+    officer_page = client.get(url).content.decode()
+
+    assert f'<option value="18.01">{regency.name}</option>' in everything
+    assert f'<option value="{district.code}">' not in everything  # districts once a regency is chosen
+    assert f'<option value="18.01" selected>{regency.name}</option>' in in_regency
+    assert f'<option value="{district.code}">{district.name}</option>' in in_regency
+    assert f'<option value="{district.code}" selected>{district.name}</option>' in in_district
+    shown = Grant.objects.filter(allocation=page_allocation, village__district=district).count()
+    assert f"{shown} hibah" in in_district
+    other_regencies = Regency.objects.exclude(code=officer_a.regency.code).values_list("code", flat=True)
+    assert not any(f'<option value="{code}"' in officer_page for code in other_regencies)
 
 
 def test_the_grant_list_query_count_does_not_grow_with_the_rows(client, province_staff, page_allocation, registry):
