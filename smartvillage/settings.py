@@ -194,6 +194,8 @@ PUBLIC_MAX_AGE_SECONDS = env.int("PUBLIC_MAX_AGE_SECONDS", default=300)
 PUBLIC_RATE_LIMIT_PER_MINUTE = env.int("PUBLIC_RATE_LIMIT_PER_MINUTE", default=240)
 
 # Internationalisation: Bahasa Indonesia by default, English available.
+# Bootstrap names the error style "danger": messages.error() must read as an error, not as plain text.
+MESSAGE_TAGS = {40: "danger"}  # django.contrib.messages.constants.ERROR
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Bahasa Indonesia")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -350,3 +350,15 @@ def test_the_allocation_page_query_count_does_not_grow_with_the_grants(
         client.get(f"/grants/{page_allocation.pk}/")
 
     assert len(many) == len(few)
+
+
+def test_a_refused_allocation_action_reads_as_an_error(client, province_admin, page_allocation):
+    # messages.error() rendered as class "alert-error", which Bootstrap does not style: it read as plain text.
+    client.force_login(province_admin)
+
+    response = client.post(f"/grants/{page_allocation.pk}/action/", {"action": "close"}, follow=True)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'class="alert alert-danger"' in html and "Centang kotak" in html
+    assert "alert-error" not in html
