@@ -43,13 +43,10 @@ from treasury.models import (
 )
 from treasury.parsers import ParsedStatement, StatementFileError
 from treasury.parsers import StatementLine as ParsedLine
-from treasury.selectors import disbursement_refs
+from treasury.selectors import SETTLING_KINDS, disbursement_refs
 
 BULK_BATCH = 5000
 REASON_MAX_LENGTH = 2000
-
-# Outcomes a line of an earlier statement settles its disbursement with (a later line paying it: duplicate).
-SETTLING_KINDS = (OutcomeKind.MATCHED, OutcomeKind.AMOUNT_MISMATCH)
 
 
 def reason_as_json(reason: Reason) -> dict:
