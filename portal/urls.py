@@ -61,6 +61,7 @@ urlpatterns = [
     path("registry/", include("villages.urls")),
     path("grants/", include("grants.urls")),
     path("rollout/", include("rollout.urls")),
+    path("treasury/", include("treasury.urls")),
     path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="api-token"),

@@ -210,3 +210,31 @@ class Resolution(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.outcome_id}"
+
+
+class StatementUpload(models.Model):
+    """A statement file uploaded in the browser and previewed (a dry run), kept until staff confirm its
+    import (found again by its SHA-256: no second upload) or a day has passed. In the database rather than
+    on a server's disk, so that the confirmation may reach any of the portal's servers."""
+
+    allocation = models.ForeignKey(
+        "grants.Allocation", on_delete=models.CASCADE, related_name="+", verbose_name=_("allocation")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("uploaded by")
+    )
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    columns = models.CharField(_("column mapping"), max_length=1000, blank=True)
+    data = models.BinaryField(_("file"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("uploaded statement awaiting confirmation")
+        verbose_name_plural = _("uploaded statements awaiting confirmation")
+        constraints = [
+            models.UniqueConstraint(fields=["allocation", "uploaded_by", "sha256"], name="statement_upload_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -62,13 +62,13 @@ def _superseded() -> Q:
     return Q(kind=OutcomeKind.UNMATCHED_DISBURSEMENT) & (Q(Exists(paid_later)) | Q(Exists(matched_by_hand)))
 
 
-def outcome_list(*, allocation: Allocation, user: User) -> QuerySet[Outcome]:
-    """The outcomes of `allocation` that `user` may see (officers: their regency's only; a line naming no
-    SP2D concerns no regency, so province-wide readers only), each with `resolved`, `superseded` and
-    `is_open` (an item staff still have to resolve), and what a row shows loaded in the same query."""
+def outcome_list(*, user: User, allocation: Allocation | None = None) -> QuerySet[Outcome]:
+    """The outcomes (of `allocation`, or of every allocation) that `user` may see (officers: their regency's
+    only; a line naming no SP2D concerns no regency, so province-wide readers only), each with `resolved`,
+    `superseded` and `is_open` (an item staff still have to resolve), a row's objects loaded in the query."""
+    outcomes = Outcome.objects.all() if allocation is None else Outcome.objects.filter(allocation=allocation)
     outcomes = (
-        Outcome.objects.filter(allocation=allocation)
-        .select_related("line", "statement", "disbursement", "grant__village", "regency")
+        outcomes.select_related("line", "statement", "disbursement", "grant__village", "regency")
         .annotate(
             resolved=Exists(Resolution.objects.filter(outcome=OuterRef("pk"))),
             superseded=ExpressionWrapper(_superseded(), output_field=BooleanField()),

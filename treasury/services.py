@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditAction, User
@@ -40,8 +41,9 @@ from treasury.models import (
     ResolutionAction,
     Statement,
     StatementLine,
+    StatementUpload,
 )
-from treasury.parsers import ParsedStatement, StatementFileError
+from treasury.parsers import ParsedStatement, StatementFileError, columns_parse, statement_parse
 from treasury.parsers import StatementLine as ParsedLine
 from treasury.selectors import SETTLING_KINDS, disbursement_refs
 
@@ -345,6 +347,57 @@ def statement_import(
         plan = _plan(allocation, parsed, dry_run=False)
         statement = _write(allocation, plan, actor)
     return dataclasses.replace(plan.report, statement=statement)
+
+
+# --- the browser's upload: preview (a dry run), then confirm without a second upload ---------------
+
+# An upload not confirmed within this time is dropped (at the next upload of anyone).
+UPLOAD_KEPT = datetime.timedelta(days=1)
+
+
+def _parsed(*, data: bytes, file_name: str, columns: str) -> ParsedStatement:
+    try:
+        mapping = columns_parse(columns) if columns else None
+    except ValueError as exc:
+        raise ApplicationError(str(exc), fields={"columns": [str(exc)]}) from None
+    return statement_parse(data=data, file_name=file_name, columns=mapping)
+
+
+def statement_upload_preview(
+    *, allocation: Allocation, actor: User, data: bytes, file_name: str, columns: str = ""
+) -> tuple[StatementUpload, ImportReport]:
+    """Parse and reconcile an uploaded file without importing it (the preview), and keep the file for
+    `statement_upload_confirm` by its SHA-256. A refused file is kept nowhere."""
+    parsed = _parsed(data=data, file_name=file_name, columns=columns)
+    report = statement_import(allocation=allocation, parsed=parsed, actor=actor, dry_run=True)
+    with transaction.atomic():
+        StatementUpload.objects.filter(uploaded_at__lt=timezone.now() - UPLOAD_KEPT).delete()
+        upload, _created = StatementUpload.objects.update_or_create(
+            allocation=allocation,
+            uploaded_by=actor,
+            sha256=parsed.sha256,
+            defaults={"file_name": parsed.file_name[:255], "columns": columns, "data": data},
+        )
+    return upload, report
+
+
+@transaction.atomic
+def statement_upload_confirm(*, allocation: Allocation, actor: User, sha256: str) -> ImportReport:
+    """Import the file `actor` previewed for `allocation` (found by its SHA-256), then forget the upload."""
+    upload = (
+        StatementUpload.objects.select_for_update()
+        .filter(allocation=allocation, uploaded_by=actor, sha256=sha256)
+        .first()
+    )
+    if upload is None:
+        raise ApplicationError(
+            _("The previewed file is no longer kept; upload it again."),
+            fields={"sha256": [_("Upload the file again.")]},
+        )
+    parsed = _parsed(data=bytes(upload.data), file_name=upload.file_name, columns=upload.columns)
+    report = statement_import(allocation=allocation, parsed=parsed, actor=actor)
+    upload.delete()
+    return report
 
 
 # --- resolutions by staff -------------------------------------------------------------------------

@@ -62,6 +62,7 @@ class World:
     grants: dict[str, dict[str, int]]  # "A"/"B" -> grant state -> grant pk
     reports: dict[str, dict[str, int]]  # "A"/"B" -> report status -> report pk
     outcomes: dict[str, dict[str, int]]  # "A"/"B" -> reconciliation outcome kind -> outcome pk (open items)
+    upload_sha256: str  # a statement file previewed by province staff and the administrator, not yet confirmed
     b_codes: tuple[str, ...]  # every code of regency B, the regency's first
     b_names: tuple[str, ...]  # every name of regency B
 
@@ -190,6 +191,11 @@ def build_world() -> World:
             grants[side][state] = _grant(allocation, village, state, staff, serial).pk
 
     outcomes = _reconcile(allocation, grants, staff)
+    upload = b"tanggal,keterangan,referensi_bank,debet,kredit\n2026-01-06,BIAYA MATERAI,MT1,10000,\n"
+    for user in (admin, staff):
+        pending, _preview = treasury_services.statement_upload_preview(
+            allocation=allocation, actor=user, data=upload, file_name="rk-pratinjau.csv"
+        )
 
     # Reports: per regency, the closed grant's village adopted, the disbursed one blocked by no signal
     # (so both are in "paid but not live"), one rejected and one report awaiting verification.
@@ -238,6 +244,7 @@ def build_world() -> World:
         grants=grants,
         reports=reports,
         outcomes=outcomes,
+        upload_sha256=pending.sha256,
         b_codes=("18.71", *(d.code for d in b_districts), *(v.code for v in b_villages)),
         b_names=(b_villages[0].regency.name, *(d.name for d in b_districts), *(v.name for v in b_villages)),
     )

@@ -89,7 +89,8 @@ ADMIN_ONLY_SAVED = (ANON, 403, 403, 403, 403, 302)
 AUDIT = (ANON, 200, 403, 403, 403, 200)  # Capability.VIEW_AUDIT
 # Treasury: import statements, resolve items, record returns (Capability.RECONCILE)
 RECONCILE = (ANON, 403, 403, 403, 201, 201)
-PAGE_RECONCILE = (ANON, 403, 403, 403, 302, 302)
+PAGE_RECONCILE = (ANON, 403, 403, 403, 302, 302)  # the capability is checked before the item is looked up
+PAGE_PREVIEW = (ANON, 403, 403, 403, 200, 200)  # the upload's preview: a page, nothing imported yet
 
 
 def _same(status: int) -> tuple[int, ...]:
@@ -331,6 +332,37 @@ TABLE: dict[str, Route] = {
         page("grants:grant-export", plain(_allocation), get=READ_ANY, lists=True),
         page("grants:grant", per_regency(lambda w, s: {"grant_id": w.grants[s]["planned"]}), get=READ),
         page("grants:grant-action", _grant_action_variants(), get=POST_ONLY, post=PAGE_MOVE),
+        # --- treasury: the reconciliation pages ---
+        page("treasury:reconciliation", plain(_allocation), get=READ_ANY, lists=True),
+        page("treasury:export", plain(_allocation, query=lambda w: {"file": "csv"}), get=READ_ANY, lists=True),
+        page(
+            "treasury:upload",
+            plain(_allocation, body=lambda w: {"file": SimpleUploadedFile("rk-halaman.csv", STATEMENT_CSV)}),
+            get=POST_ONLY,
+            post=PAGE_PREVIEW,
+        ),
+        page(
+            "treasury:confirm",
+            plain(_allocation, body=lambda w: {"sha256": w.upload_sha256}),
+            get=POST_ONLY,
+            post=PAGE_RECONCILE,
+        ),
+        page("treasury:outcome", per_regency(lambda w, s: {"outcome_id": w.outcomes[s]["amount_mismatch"]}), get=READ),
+        page(
+            "treasury:outcome-resolve",
+            per_regency(
+                lambda w, s: {"outcome_id": w.outcomes[s]["amount_mismatch"]},
+                body=lambda w, s: {"action": "explained", "reason": "Potongan biaya transfer"},
+            ),
+            get=POST_ONLY,
+            post=PAGE_RECONCILE,
+        ),
+        page(
+            "treasury:outcome-return",
+            per_regency(lambda w, s: {"outcome_id": w.outcomes[s]["returned"]}, body=lambda w, s: {"confirm": "on"}),
+            get=POST_ONLY,
+            post=PAGE_RECONCILE,
+        ),
         # --- rollout pages ---
         page("rollout:reports", plain(), get=READ_ANY, lists=True),
         page("rollout:report-decide", _decide_variants(), get=POST_ONLY, post=PAGE_VERIFY),
@@ -838,6 +870,10 @@ LEAKS = [
         Leak("allocation-outcomes", _allocation, query)
         for query in ({}, {"open": "true"}, {"kind": "returned"}, {"kind": "amount_mismatch"})
     ),
+    Leak("treasury:reconciliation", _allocation),
+    Leak("treasury:reconciliation", _allocation, {"page": "2"}),
+    Leak("treasury:export", _allocation, {"file": "csv"}),
+    Leak("treasury:export", _allocation, {"file": "xlsx"}),
     # Statements are the province account's files: an officer sees which file covers which period only.
     Leak("allocation-statements", _allocation, control=False),
 ]
