@@ -235,3 +235,42 @@ def grant_bank_lines(*, grant: Grant) -> QuerySet[Outcome]:
         .select_related("line", "statement")
         .order_by("line__date", "pk")
     )
+
+
+def statements_imported(*, allocation: Allocation) -> bool:
+    return Statement.objects.filter(allocation=allocation).exists()
+
+
+@dataclass(frozen=True)
+class BankLine:
+    """A bank line about a grant's payment, as the grant's page shows it."""
+
+    outcome_id: int
+    kind: str
+    kind_label: str
+    file_name: str
+    line_number: int
+    date: object
+    description: str
+    bank_reference: str
+    amount: int
+    is_debit: bool
+
+
+def bank_lines(*, grant: Grant) -> list[BankLine]:
+    """The statement lines about `grant`'s payment (grants.selectors.BankView.lines): one query."""
+    return [
+        BankLine(
+            outcome_id=outcome.pk,
+            kind=outcome.kind,
+            kind_label=outcome.get_kind_display(),
+            file_name=outcome.statement.file_name,
+            line_number=outcome.line.line_number,
+            date=outcome.line.date,
+            description=outcome.line.description,
+            bank_reference=outcome.line.bank_reference,
+            amount=outcome.amount,
+            is_debit=outcome.line.debit > 0,
+        )
+        for outcome in grant_bank_lines(grant=grant).filter(line__isnull=False)
+    ]

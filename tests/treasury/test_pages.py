@@ -164,3 +164,35 @@ def test_officers_see_their_regencys_items_only(allocation, imported, officer_b,
     assert client_for(officer_a).get(reverse("treasury:outcome", args=[item.pk])).status_code == 200
     unmatched = Outcome.objects.filter(kind=OutcomeKind.UNMATCHED_LINE).first()
     assert client_for(officer_a).get(reverse("treasury:outcome", args=[unmatched.pk])).status_code == 404
+
+
+def test_the_ledger_gains_confirmed_by_bank_once_a_statement_is_imported(allocation, generated, staff, registry):
+    url = reverse("grants:allocation", args=[allocation.pk])
+    client = client_for(staff)
+    assert 'data-col="confirmed-by-bank"' not in client.get(url).content.decode()
+
+    statement_import(
+        allocation=allocation, parsed=statement_parse(data=to_csv(generated), file_name="rk.csv"), actor=staff
+    )
+
+    confirmed = sum(
+        Grant.objects.filter(pk__in=Outcome.objects.filter(kind=OutcomeKind.MATCHED).values("grant_id")).values_list(
+            "amount", flat=True
+        )
+    )
+    page = client.get(url).content.decode()
+    assert f'data-col="confirmed-by-bank" data-value="{confirmed}"' in page
+    export = client.get(reverse("grants:ledger-export", args=[allocation.pk]), {"file": "csv"})
+    (header, row) = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+    assert header[-1] == "Confirmed by bank (Rp)" and row[-1] == str(confirmed)
+
+
+def test_a_grants_page_shows_its_bank_lines(allocation, imported, staff):
+    returned = Outcome.objects.select_related("line").get(kind=OutcomeKind.RETURNED)
+
+    page = client_for(staff).get(reverse("grants:grant", args=[returned.grant_id])).content.decode()
+
+    assert 'id="bank-lines"' in page
+    assert '<li class="list-group-item small" data-kind="matched">' in page
+    assert '<li class="list-group-item small" data-kind="returned">' in page
+    assert returned.line.description in page
