@@ -95,7 +95,7 @@ def test_officers_and_auditors_may_not_upload(request, allocation, generated, ro
 
 def test_json_is_not_an_upload(allocation, staff):
     response = client_for(staff).post(f"/api/v1/allocations/{allocation.pk}/statements/", {}, format="json")
-    assert response.status_code == 415
+    assert response.status_code == 415, response.json()
 
 
 def test_readers_list_statements_and_officers_their_regencys_outcomes(
@@ -118,3 +118,12 @@ def test_readers_list_statements_and_officers_their_regencys_outcomes(
     unknown = client_for(auditor).get(outcomes_url, {"kind": OutcomeKind.UNMATCHED_LINE, "open": "true"}).json()
     assert unknown["count"] == generated.counts["unmatched_line"]
     assert all(row["reason"] and row["line"]["line_number"] > 1 for row in unknown["results"])
+
+
+def test_the_other_api_views_still_refuse_a_multipart_body(province_admin, generated):
+    client = client_for(province_admin)
+    body = {"file": SimpleUploadedFile("rk.csv", to_csv(generated)), "fiscal_year": "2030"}
+
+    response = client.post("/api/v1/allocations/", body, format="multipart")
+
+    assert response.status_code == 415, response.json()
