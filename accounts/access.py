@@ -107,6 +107,9 @@ class Capability(StrEnum):
     MANAGE_USERS = "manage_users"
     # Read the audit trail: account, allocation, grant and report changes, by whom and when.
     VIEW_AUDIT = "view_audit"
+    # Import bank statements of the treasury account (RKUD), resolve reconciliation items, record the
+    # returns the bank shows (treasury).
+    RECONCILE = "reconcile"
 
 
 # What each role may do. Regency officers and auditors change no money; the scope
@@ -120,9 +123,12 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.VERIFY_REPORTS,
             Capability.MANAGE_USERS,
             Capability.VIEW_AUDIT,
+            Capability.RECONCILE,
         }
     ),
-    Role.PROVINCE_STAFF: frozenset({Capability.READ, Capability.MOVE_GRANTS, Capability.VERIFY_REPORTS}),
+    Role.PROVINCE_STAFF: frozenset(
+        {Capability.READ, Capability.MOVE_GRANTS, Capability.VERIFY_REPORTS, Capability.RECONCILE}
+    ),
     Role.REGENCY_OFFICER: frozenset({Capability.READ, Capability.SUBMIT_REPORTS}),
     # Auditors read everything, the audit trail included, and change nothing.
     Role.AUDITOR: frozenset({Capability.READ, Capability.VIEW_AUDIT}),
@@ -131,6 +137,11 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
 
 def has_capability(user: User | AnonymousUser, capability: Capability) -> bool:
     return capability in ROLE_CAPABILITIES.get(_role(user), frozenset())
+
+
+def roles_with(capability: Capability) -> frozenset[str]:
+    """The roles the policy gives `capability` (e.g. whom a command may record an import for)."""
+    return frozenset(role for role, capabilities in ROLE_CAPABILITIES.items() if capability in capabilities)
 
 
 def require_capability(user: User | AnonymousUser, capability: Capability) -> None:

@@ -147,6 +147,9 @@ class AuditAction(models.TextChoices):
     ALLOCATION_CLOSED = "allocation_closed", _("Allocation closed")
     # Programme targets, which the dashboard compares the adoption figures against.
     TARGET_CHANGED = "target_changed", _("Programme target changed")
+    # Treasury reconciliation: a bank statement imported, an open item resolved by staff.
+    STATEMENT_IMPORTED = "statement_imported", _("Bank statement imported")
+    OUTCOME_RESOLVED = "outcome_resolved", _("Reconciliation item resolved")
 
 
 class AuditEntry(AppendOnlyModel):

@@ -5,7 +5,7 @@ Every figure is an aggregate query (SUM/COUNT ... GROUP BY); nothing loops over 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Case, Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
@@ -67,6 +67,8 @@ class LedgerRow:
     cancelled_units: int
     # Counts a caller asked `ledger` for besides the ledger's own figures, by name.
     counts: Mapping[str, int] = field(default_factory=dict, compare=False)
+    # Of `disbursed`, what the treasury's bank statements confirm (BankView), where the caller asked for it.
+    confirmed: int | None = None
 
     @property
     def net_disbursed(self) -> int:
@@ -214,6 +216,36 @@ def grant_list(*, user: User, allocation: Allocation | None = None) -> QuerySet[
     return restrict_to_scope(queryset, user, regency_field="village__regency_id")
 
 
+# --- what the bank says of the payments (a hook: the treasury app sits above grants) ----------------
+
+
+@dataclass(frozen=True)
+class BankView:
+    """What the treasury's bank statements say of the grants' payments, registered by the treasury app
+    when it loads (treasury/apps.py) so that the grant pages show "confirmed by bank" and a payment's bank
+    lines without importing an app above them."""
+
+    # Whether a statement was imported for the allocation (else nothing is known: no figure shown).
+    known: Callable[..., bool]  # (allocation=) -> bool
+    # The grants whose payment the bank confirmed, as a condition on Grant.
+    confirmed: Callable[[], Q]
+    # The bank lines about one grant's payment, for its page: objects with date, file_name, line_number,
+    # description, amount, kind_label, outcome_id.
+    lines: Callable[..., list]  # (grant=) -> list
+
+
+_bank_view: BankView | None = None
+
+
+def bank_view_register(*, view: BankView) -> None:
+    global _bank_view  # set once, when the apps load
+    _bank_view = view
+
+
+def bank_view() -> BankView | None:
+    return _bank_view
+
+
 def ledger(
     *,
     allocation: Allocation,
@@ -221,18 +253,22 @@ def ledger(
     level: str = "regency",
     regency_code: str | None = None,
     counts: Mapping[str, Q] | None = None,
+    with_confirmed: bool = False,
 ) -> list[LedgerRow]:
     """One row per unit of `level` (province, regency or district), ordered by code.
 
     `regency_code` narrows a district ledger to one regency (the drill-down). `counts` (name ->
     condition on Grant) adds the number of each unit's grants meeting a condition, counted in the
-    same GROUP BY and given in the row's `counts`.
+    same GROUP BY and given in the row's `counts`. `with_confirmed` adds what the bank confirmed of the
+    disbursed money (`LedgerRow.confirmed`), where a BankView is registered.
     """
     code_path, name_path = GROUPING[level]
     grants = grant_list(user=user, allocation=allocation)
     if regency_code:
         grants = grants.filter(village__regency_id=regency_code)
     extra = {f"count_{name}": Count("pk", filter=condition) for name, condition in (counts or {}).items()}
+    if with_confirmed and _bank_view is not None:
+        extra["confirmed"] = Coalesce(Sum("amount", filter=Q(status__in=PAID_STATUSES) & _bank_view.confirmed()), 0)
     rows = grants.order_by().values(code_path, name_path).annotate(**_ledger_aggregates(), **extra).order_by(code_path)
     return [
         LedgerRow(

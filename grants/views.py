@@ -25,6 +25,12 @@ def _allocation(request: HttpRequest, pk: int):
     return get_object_or_404(selectors.allocation_list(user=request.user), pk=pk)
 
 
+def _bank_known(allocation) -> bool:
+    """Whether the ledger shows "confirmed by bank": a statement was imported for the allocation."""
+    bank = selectors.bank_view()
+    return bank is not None and bank.known(allocation=allocation)
+
+
 @login_required
 def allocation_list(request: HttpRequest) -> HttpResponse:
     allocations = selectors.allocation_list(user=request.user)
@@ -37,7 +43,9 @@ def allocation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "allocation": allocation,
         "summary": selectors.allocation_summary(allocation=allocation, user=request.user),
-        "rows": selectors.ledger(allocation=allocation, user=request.user, level="regency"),
+        "rows": selectors.ledger(
+            allocation=allocation, user=request.user, level="regency", with_confirmed=_bank_known(allocation)
+        ),
         "province_wide": regency_scope(request.user) is None,
         "can_manage": has_capability(request.user, Capability.MANAGE_ALLOCATIONS),
         "action_form": AllocationActionForm(),
@@ -88,7 +96,13 @@ def regency_detail(request: HttpRequest, pk: int, code: str) -> HttpResponse:
             else:
                 messages.success(request, _("%(count)d grant(s) updated.") % {"count": len(grants)})
                 return redirect("grants:regency", pk=pk, code=code)
-    rows = selectors.ledger(allocation=allocation, user=request.user, level="district", regency_code=code)
+    rows = selectors.ledger(
+        allocation=allocation,
+        user=request.user,
+        level="district",
+        regency_code=code,
+        with_confirmed=_bank_known(allocation),
+    )
     totals = selectors.ledger(allocation=allocation, user=request.user, level="regency", regency_code=code)
     context = {
         "allocation": allocation,
@@ -150,7 +164,9 @@ def grant_detail(request: HttpRequest, grant_id: int) -> HttpResponse:
             for action, (sources, _target) in services.TRANSITIONS.items()
             if grant.status in sources
         }
-    return render(request, "grants/grant_detail.html", {"grant": grant, "forms": forms})
+    bank = selectors.bank_view()
+    context = {"grant": grant, "forms": forms, "bank_lines": bank.lines(grant=grant) if bank is not None else []}
+    return render(request, "grants/grant_detail.html", context)
 
 
 @login_required
@@ -197,8 +213,13 @@ def ledger_export(request: HttpRequest, pk: int) -> HttpResponse:
     level = request.GET.get("level", "regency")
     if level not in selectors.LEVELS:
         raise Http404
+    known = _bank_known(allocation)
     rows = selectors.ledger(
-        allocation=allocation, user=request.user, level=level, regency_code=request.GET.get("regency") or None
+        allocation=allocation,
+        user=request.user,
+        level=level,
+        regency_code=request.GET.get("regency") or None,
+        with_confirmed=known,
     )
     headers = [
         _("Code"),
@@ -213,6 +234,7 @@ def ledger_export(request: HttpRequest, pk: int) -> HttpResponse:
         _("Not yet disbursed (Rp)"),
         _("Disbursed (%)"),
         _("Accounted (%)"),
+        *([_("Confirmed by bank (Rp)")] if known else []),
     ]
     body = [
         [
@@ -228,6 +250,7 @@ def ledger_export(request: HttpRequest, pk: int) -> HttpResponse:
             row.to_disburse,
             row.disbursed_pct,
             row.accounted_pct,
+            *([row.confirmed] if known else []),
         ]
         for row in rows
     ]

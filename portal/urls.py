@@ -16,6 +16,7 @@ from grants.api import AllocationViewSet, GrantViewSet
 from portal import exports, views
 from rollout.api import AdoptionHistoryView, AdoptionView, PaidNotLiveView, ReportViewSet, RolloutViewSet
 from smartvillage import health
+from treasury.api import OutcomeListView, StatementView
 from villages.api import DistrictViewSet, RegencyViewSet, VillageViewSet
 
 # The pages that read across apps: the dashboard (namespace `dashboard`) and the audit trail.
@@ -60,6 +61,7 @@ urlpatterns = [
     path("registry/", include("villages.urls")),
     path("grants/", include("grants.urls")),
     path("rollout/", include("rollout.urls")),
+    path("treasury/", include("treasury.urls")),
     path("", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", TokenObtainView.as_view(), name="api-token"),
@@ -67,6 +69,9 @@ urlpatterns = [
     path("api/v1/adoption/", AdoptionView.as_view(), name="adoption"),
     path("api/v1/adoption/history/", AdoptionHistoryView.as_view(), name="adoption-history"),
     path("api/v1/paid-not-live/", PaidNotLiveView.as_view(), name="paid-not-live"),
+    # The reconciliation of an allocation (treasury), beside the allocation's own routes.
+    path("api/v1/allocations/<int:pk>/statements/", StatementView.as_view(), name="allocation-statements"),
+    path("api/v1/allocations/<int:pk>/outcomes/", OutcomeListView.as_view(), name="allocation-outcomes"),
     path("api/v1/", include(router.urls)),
     # Public on purpose: the API's contract (paths, fields, error shapes) is no secret, and integrators
     # read it before they have an account. Read-only, built from code: no row of the database.

@@ -40,15 +40,18 @@ def _edition_of(province_code: str, province: str) -> dict:
     return {
         "snapshot_at": Subquery(snapshots.order_by("-date").values("computed_at")[:1]),
         "money_at": Subquery(movements.order_by("-created_at").values("created_at")[:1]),
+        "bank_at": treasury_selectors.bank_changed_at(province=OuterRef(province)),
     }
 
 
 @dataclass(frozen=True)
 class Edition:
-    """The state a public page shows: as of the province's latest snapshot and latest grant movement."""
+    """The state a public page shows: as of the province's latest snapshot, latest grant movement and latest
+    change of what the bank confirmed (a statement imported, an item resolved)."""
 
     snapshot_at: datetime.datetime | None
     money_at: datetime.datetime | None
+    bank_at: datetime.datetime | None
     allocation: tuple  # (pk, total, fiscal year, legal basis) of the latest allocation, or ()
     demo_data: bool
 
@@ -58,6 +61,7 @@ class Edition:
         return cls(
             snapshot_at=unit.snapshot_at,
             money_at=unit.money_at,
+            bank_at=unit.bank_at,
             allocation=(
                 (allocation.pk, allocation.total_amount, allocation.fiscal_year, allocation.legal_basis)
                 if allocation is not None
@@ -68,13 +72,13 @@ class Edition:
 
     @property
     def last_modified(self) -> datetime.datetime | None:
-        times = [time for time in (self.snapshot_at, self.money_at) if time is not None]
+        times = [time for time in (self.snapshot_at, self.money_at, self.bank_at) if time is not None]
         return max(times) if times else None
 
     @property
     def tag(self) -> str:
         """A short digest of the edition: the ETag's and the cache key's part that changes with the figures."""
-        parts = (self.snapshot_at, self.money_at, self.allocation, self.demo_data)
+        parts = (self.snapshot_at, self.money_at, self.bank_at, self.allocation, self.demo_data)
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
 
 
@@ -268,13 +272,12 @@ class BankConfirmed:
 
 
 def bank_confirmed(*, allocation: Allocation | None) -> BankConfirmed | None:
-    """What the bank confirmed of `allocation`, where the treasury knows it; None otherwise, and the pages
-    then show nothing. The one place the public pages read the treasury: `treasury.selectors.bank_confirmed`
-    (allocation -> {"total": rupiah, "by_regency": {code: rupiah}}) where that reading exists."""
-    reader = getattr(treasury_selectors, "bank_confirmed", None)
-    if allocation is None or reader is None:
+    """What the bank confirmed of `allocation`, where the treasury knows it (a statement was imported for
+    it); None otherwise, and the pages then show nothing. The one place the public pages read the
+    treasury's figures: `treasury.selectors.bank_confirmed` (regency codes as keys)."""
+    if allocation is None:
         return None
-    confirmed = reader(allocation=allocation)
+    confirmed = treasury_selectors.bank_confirmed(allocation=allocation)
     if not confirmed:
         return None
     return BankConfirmed(total=int(confirmed["total"]), by_regency=dict(confirmed.get("by_regency") or {}))

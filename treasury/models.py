@@ -1,6 +1,6 @@
-"""Staged statements and their outcomes (draft for phase 2: the import service, pages and API write and
-read them). The matching core (`treasury.matching`) does not use these models: it works on plain values,
-and the import stores what it returns.
+"""Staged statements and their outcomes, written by the import service (`treasury.services`) and read by
+the pages and the API. The matching core (`treasury.matching`) does not use these models: it works on
+plain values, and the import stores what it returns.
 
 Money is integer rupiah. A statement file is imported once per allocation (its SHA-256); a line is
 identified across statements by its bank reference, date, amount and occurrence in its file
@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from smartvillage.db import AppendOnlyModel
 
 # A bank's reference of a booking is short (MT940: 16 characters); a longer cell is not one.
 BANK_REFERENCE_MAX_LENGTH = 100
@@ -57,6 +59,9 @@ class Statement(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("imported by")
     )
     imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+    # What the import found in this file, as `treasury.services.ImportReport.as_dict()`: the counts and
+    # amounts per outcome of its new lines, and the lines an earlier statement had already brought.
+    summary = models.JSONField(_("summary"), default=dict)
 
     class Meta:
         verbose_name = _("bank statement")
@@ -136,6 +141,11 @@ class Outcome(models.Model):
     grant = models.ForeignKey(
         "grants.Grant", on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("grant")
     )
+    # The regency of the grant or disbursement the outcome is about (a batch pays one regency); none for a
+    # line naming no SP2D. Kept from the import so that an officer's scope is one condition.
+    regency = models.ForeignKey(
+        "villages.Regency", on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("regency/city")
+    )
     amount = models.BigIntegerField(_("amount (Rp)"))
     # treasury.matching.Reason as {"code", "params", "notes"}: shown in the reader's language.
     reason = models.JSONField(_("reason"))
@@ -163,11 +173,13 @@ class ResolutionAction(models.TextChoices):
     MANUAL_MATCH = "manual_match", _("Matched by hand")
     # Staff explain the item (e.g. a bank fee, a transfer of another programme).
     EXPLAINED = "explained", _("Explained")
+    # Staff recorded the grant's return the bank's credit line shows (grants.services.grant_return).
+    RETURN_RECORDED = "return_recorded", _("Return recorded")
 
 
-class Resolution(models.Model):
-    """Staff's decision on an open outcome. Never overwritten by a later import (phase 2: append-only with
-    database triggers, audited)."""
+class Resolution(AppendOnlyModel):
+    """Staff's decision on an open outcome, one per outcome: never changed or deleted (database triggers),
+    never touched by a later import, and written to the audit trail."""
 
     outcome = models.ForeignKey(
         Outcome, on_delete=models.PROTECT, related_name="resolutions", verbose_name=_("outcome")
@@ -189,10 +201,40 @@ class Resolution(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(action="manual_match", disbursement__isnull=False)
-                | Q(action="explained", disbursement__isnull=True),
+                | Q(action__in=["explained", "return_recorded"], disbursement__isnull=True),
                 name="resolution_manual_match_names_a_disbursement",
             ),
+            # A decision stands: a second one (a double click, a colleague at the same time) is refused.
+            models.UniqueConstraint(fields=["outcome"], name="resolution_one_per_outcome"),
         ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.outcome_id}"
+
+
+class StatementUpload(models.Model):
+    """A statement file uploaded in the browser and previewed (a dry run), kept until staff confirm its
+    import (found again by its SHA-256: no second upload) or a day has passed. In the database rather than
+    on a server's disk, so that the confirmation may reach any of the portal's servers."""
+
+    allocation = models.ForeignKey(
+        "grants.Allocation", on_delete=models.CASCADE, related_name="+", verbose_name=_("allocation")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("uploaded by")
+    )
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256 of the file"), max_length=64)
+    columns = models.CharField(_("column mapping"), max_length=1000, blank=True)
+    data = models.BinaryField(_("file"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("uploaded statement awaiting confirmation")
+        verbose_name_plural = _("uploaded statements awaiting confirmation")
+        constraints = [
+            models.UniqueConstraint(fields=["allocation", "uploaded_by", "sha256"], name="statement_upload_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -19,7 +19,8 @@ from rollout.models import AdoptionSnapshot, DemoDataset, SnapshotLevel
 from smartvillage.templatetags.rupiah import rupiah
 from tests.public.conftest import SECRET, SECRETS
 from tests.smartvillage.test_url_access import walk
-from treasury import selectors as treasury_selectors
+from treasury.parsers import statement_parse
+from treasury.services import statement_import
 from villages.models import District, Regency, Village
 
 pytestmark = pytest.mark.django_db
@@ -269,24 +270,39 @@ def test_pages_before_any_snapshot_say_so(client, registry):
 # --- confirmed by the bank (the treasury's reconciliation, where it knows) ------------------------
 
 
-def test_nothing_is_said_of_the_bank_while_the_treasury_does_not_know(client, public_world):
-    assert not hasattr(treasury_selectors, "bank_confirmed") or selectors.bank_confirmed(allocation=None) is None
-    assert 'data-figure="bank_confirmed"' not in client.get("/publik/").content.decode()
+def test_nothing_is_said_of_the_bank_before_a_statement_is_imported(client, public_world):
+    assert selectors.bank_confirmed(allocation=public_world.allocation) is None
+    page = client.get("/publik/").content.decode()
+    assert 'data-figure="bank_confirmed"' not in page
+    assert 'data-col="bank_confirmed"' not in page
+    (row,) = list(csv.DictReader(client.get("/publik/data/provinsi.csv").content.decode().splitlines()))
+    assert row["bank_confirmed"] == ""
 
 
-def test_the_bank_confirmed_money_is_shown_where_the_treasury_knows_it(client, public_world, monkeypatch):
-    def bank_confirmed(*, allocation):
-        assert allocation == public_world.allocation
-        return {"total": 18_000_000, "by_regency": {"18.01": 18_000_000}}
+def test_the_bank_confirmed_money_is_shown_once_a_statement_is_imported(client, public_world, province_admin):
+    # The bank's statement pays two of the disbursed grants' SP2D with their amounts (in its own spelling).
+    paid = [public_world.grants["disbursed"], public_world.grants["accounted"]]
+    lines = ["tanggal,keterangan,referensi_bank,debet,kredit"]
+    for number, grant in enumerate(paid):
+        disbursement = grant.disbursement
+        lines.append(
+            f"{disbursement.transfer_date:%d/%m/%Y},TRF {disbursement.reference.lower()} DESA,BL{number},"
+            f"{disbursement.amount},"
+        )
+    statement = statement_parse(data="\n".join(lines).encode(), file_name="rk.csv")
+    before = client.get("/publik/")
+    statement_import(allocation=public_world.allocation, parsed=statement, actor=province_admin)
+    expected = sum(grant.amount for grant in paid)
+    regency_code = paid[0].village.regency.code
 
-    monkeypatch.setattr(treasury_selectors, "bank_confirmed", bank_confirmed, raising=False)
-    cache.clear()
-
+    # A new edition: the page cached before the import is not served again.
+    assert client.get("/publik/", HTTP_IF_NONE_MATCH=before["ETag"]).status_code == 200
     province = client.get("/publik/").content.decode()
-    regency = client.get("/publik/kabupaten/18.01/").content.decode()
+    regency = client.get(f"/publik/kabupaten/{regency_code}/").content.decode()
     (row,) = list(csv.DictReader(client.get("/publik/data/provinsi.csv").content.decode().splitlines()))
 
-    assert f'data-figure="bank_confirmed" data-value="18000000">{rupiah(18_000_000)}' in province
-    assert 'data-col="bank_confirmed" data-value="18000000"' in province
-    assert f'data-figure="bank_confirmed" data-value="18000000">{rupiah(18_000_000)}' in regency
-    assert row["bank_confirmed"] == "18000000"
+    assert f'data-figure="bank_confirmed" data-value="{expected}">{rupiah(expected)}' in province
+    assert f'data-col="bank_confirmed" data-value="{expected}"' in province
+    assert f'data-figure="bank_confirmed" data-value="{expected}">{rupiah(expected)}' in regency
+    assert row["bank_confirmed"] == str(expected)
+    assert selectors.bank_confirmed(allocation=public_world.allocation).by_regency == {regency_code: expected}

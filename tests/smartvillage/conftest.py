@@ -21,9 +21,13 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
 from grants import services as grant_services
+from grants.models import Grant
 from rollout import services as rollout_services
 from rollout.models import Blocker, PillarStatus, ReportStatus, Signal
 from tests.factories import DistrictFactory, RegencyFactory, UserFactory, VillageFactory
+from treasury import services as treasury_services
+from treasury.models import Outcome, OutcomeKind
+from treasury.parsers import statement_parse
 from villages.models import Province, RegencyKind, Village, VillageKind
 
 SECRET_B = "RAHASIA-B"
@@ -57,6 +61,8 @@ class World:
     villages: dict[str, str]  # "A"/"B" -> the code of a village (planned grant, awaiting report)
     grants: dict[str, dict[str, int]]  # "A"/"B" -> grant state -> grant pk
     reports: dict[str, dict[str, int]]  # "A"/"B" -> report status -> report pk
+    outcomes: dict[str, dict[str, int]]  # "A"/"B" -> reconciliation outcome kind -> outcome pk (open items)
+    upload_sha256: str  # a statement file previewed by province staff and the administrator, not yet confirmed
     b_codes: tuple[str, ...]  # every code of regency B, the regency's first
     b_names: tuple[str, ...]  # every name of regency B
 
@@ -100,6 +106,31 @@ def _grant(allocation, village: Village, state: str, actor, serial: int):
     if state == "accounted":
         return grant
     return grant_services.grant_close(grant=grant, actor=actor)
+
+
+def _reconcile(allocation, grants: dict[str, dict[str, int]], staff) -> dict[str, dict[str, int]]:
+    """A bank statement imported for the allocation: per regency, the disbursed grant's SP2D paid and its
+    transfer returned (retur: `returned`, open), the accounted grant's paid with another amount
+    (`amount_mismatch`, open)."""
+    rows = ["tanggal,keterangan,referensi_bank,debet,kredit"]
+    for side in ("A", "B"):
+        paid = Grant.objects.select_related("disbursement").get(pk=grants[side]["disbursed"]).disbursement
+        other = Grant.objects.select_related("disbursement").get(pk=grants[side]["accounted"]).disbursement
+        day = paid.transfer_date.isoformat()
+        rows += [
+            f"{day},TRF {paid.reference},BL-{side}1,{paid.amount},",
+            f"{day},RETUR {paid.reference},RT-{side}1,,{paid.amount}",
+            f"{day},TRF {other.reference},BL-{side}2,{other.amount - 1000},",
+        ]
+    statement = statement_parse(data="\n".join(rows).encode(), file_name="rekening-koran-uji.csv")
+    treasury_services.statement_import(allocation=allocation, parsed=statement, actor=staff)
+    return {
+        side: {
+            kind: Outcome.objects.get(kind=kind, regency__code=code).pk
+            for kind in (OutcomeKind.RETURNED, OutcomeKind.AMOUNT_MISMATCH)
+        }
+        for side, code in (("A", "18.01"), ("B", "18.71"))
+    }
 
 
 def _build_registry() -> dict[str, list[Village]]:
@@ -159,6 +190,13 @@ def build_world() -> World:
             serial += 1
             grants[side][state] = _grant(allocation, village, state, staff, serial).pk
 
+    outcomes = _reconcile(allocation, grants, staff)
+    upload = b"tanggal,keterangan,referensi_bank,debet,kredit\n2026-01-06,BIAYA MATERAI,MT1,10000,\n"
+    for user in (admin, staff):
+        pending, _preview = treasury_services.statement_upload_preview(
+            allocation=allocation, actor=user, data=upload, file_name="rk-pratinjau.csv"
+        )
+
     # Reports: per regency, the closed grant's village adopted, the disbursed one blocked by no signal
     # (so both are in "paid but not live"), one rejected and one report awaiting verification.
     reports = {}
@@ -205,6 +243,8 @@ def build_world() -> World:
         villages={side: villages[side][0].code for side in ("A", "B")},
         grants=grants,
         reports=reports,
+        outcomes=outcomes,
+        upload_sha256=pending.sha256,
         b_codes=("18.71", *(d.code for d in b_districts), *(v.code for v in b_villages)),
         b_names=(b_villages[0].regency.name, *(d.name for d in b_districts), *(v.name for v in b_villages)),
     )

@@ -30,6 +30,7 @@ import openpyxl
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import get_resolver, resolve, reverse
 from django.utils import translation
@@ -86,6 +87,10 @@ PAGE_REPORT_SENT = (ANON, 403, 302, 404, 403, 403)
 ADMIN_ONLY = (ANON, 403, 403, 403, 403, 200)
 ADMIN_ONLY_SAVED = (ANON, 403, 403, 403, 403, 302)
 AUDIT = (ANON, 200, 403, 403, 403, 200)  # Capability.VIEW_AUDIT
+# Treasury: import statements, resolve items, record returns (Capability.RECONCILE)
+RECONCILE = (ANON, 403, 403, 403, 201, 201)
+PAGE_RECONCILE = (ANON, 403, 403, 403, 302, 302)  # the capability is checked before the item is looked up
+PAGE_PREVIEW = (ANON, 403, 403, 403, 200, 200)  # the upload's preview: a page, nothing imported yet
 
 
 def _same(status: int) -> tuple[int, ...]:
@@ -197,6 +202,8 @@ CHANGED_ACCOUNT = {
     "regency": "18.71",
     "is_active": "on",
 }
+# A statement with one line naming no SP2D: an import of it writes a statement, a line and its outcome.
+STATEMENT_CSV = b"tanggal,keterangan,referensi_bank,debet,kredit\n2026-01-05,BIAYA ADM REKENING,ADM1,5000,\n"
 EXPORT_TABLES = ("regencies", "districts", "villages", "lagging", "paid-not-live", "reports")
 DASHBOARD_LISTS = ("lagging", "paid-not-live", "awaiting", "my-reports")  # the overview lists' whole-list pages
 
@@ -325,6 +332,37 @@ TABLE: dict[str, Route] = {
         page("grants:grant-export", plain(_allocation), get=READ_ANY, lists=True),
         page("grants:grant", per_regency(lambda w, s: {"grant_id": w.grants[s]["planned"]}), get=READ),
         page("grants:grant-action", _grant_action_variants(), get=POST_ONLY, post=PAGE_MOVE),
+        # --- treasury: the reconciliation pages ---
+        page("treasury:reconciliation", plain(_allocation), get=READ_ANY, lists=True),
+        page("treasury:export", plain(_allocation, query=lambda w: {"file": "csv"}), get=READ_ANY, lists=True),
+        page(
+            "treasury:upload",
+            plain(_allocation, body=lambda w: {"file": SimpleUploadedFile("rk-halaman.csv", STATEMENT_CSV)}),
+            get=POST_ONLY,
+            post=PAGE_PREVIEW,
+        ),
+        page(
+            "treasury:confirm",
+            plain(_allocation, body=lambda w: {"sha256": w.upload_sha256}),
+            get=POST_ONLY,
+            post=PAGE_RECONCILE,
+        ),
+        page("treasury:outcome", per_regency(lambda w, s: {"outcome_id": w.outcomes[s]["amount_mismatch"]}), get=READ),
+        page(
+            "treasury:outcome-resolve",
+            per_regency(
+                lambda w, s: {"outcome_id": w.outcomes[s]["amount_mismatch"]},
+                body=lambda w, s: {"action": "explained", "reason": "Potongan biaya transfer"},
+            ),
+            get=POST_ONLY,
+            post=PAGE_RECONCILE,
+        ),
+        page(
+            "treasury:outcome-return",
+            per_regency(lambda w, s: {"outcome_id": w.outcomes[s]["returned"]}, body=lambda w, s: {"confirm": "on"}),
+            get=POST_ONLY,
+            post=PAGE_RECONCILE,
+        ),
         # --- rollout pages ---
         page("rollout:reports", plain(), get=READ_ANY, lists=True),
         page("rollout:report-decide", _decide_variants(), get=POST_ONLY, post=PAGE_VERIFY),
@@ -459,6 +497,15 @@ TABLE: dict[str, Route] = {
             lists=True,
         ),
         api("paid-not-live", plain(), get=READ_ANY, lists=True),
+        # --- API: the reconciliation of an allocation (treasury) ---
+        api(
+            "allocation-statements",
+            plain(_allocation, body=lambda w: {"file": SimpleUploadedFile("rk-api.csv", STATEMENT_CSV)}),
+            get=READ_ANY,
+            post=RECONCILE,
+            lists=True,
+        ),
+        api("allocation-outcomes", plain(_allocation), get=READ_ANY, lists=True),
         # --- accounts: the own password (everyone signed in), user management (province admins) ---
         page(
             "accounts:password-change",
@@ -560,11 +607,13 @@ def _send(client: APIClient, route: Route, method: str, url: str, body: dict | N
     if method == "get":
         return client.get(url)
     if route.api:
-        return getattr(client, method)(url, body, format="json")
+        # A statement upload is the API's one multipart body (a file); every other body is JSON.
+        multipart = body is not None and any(isinstance(value, SimpleUploadedFile) for value in body.values())
+        return getattr(client, method)(url, body, format="multipart" if multipart else "json")
     return getattr(client, method)(url, body or {})
 
 
-WATCHED_APPS = ("accounts", "villages", "grants", "rollout", "authtoken")
+WATCHED_APPS = ("accounts", "villages", "grants", "rollout", "treasury", "authtoken")
 
 
 def _watched_tables() -> list[str]:
@@ -817,6 +866,16 @@ LEAKS = [
         for query in ({}, {"level": "district"}, {"level": "district", "regency": "18.71"})
     ),
     Leak("allocation-ledger", _allocation, {"level": "province"}, control=False),
+    *(
+        Leak("allocation-outcomes", _allocation, query)
+        for query in ({}, {"open": "true"}, {"kind": "returned"}, {"kind": "amount_mismatch"})
+    ),
+    Leak("treasury:reconciliation", _allocation),
+    Leak("treasury:reconciliation", _allocation, {"page": "2"}),
+    Leak("treasury:export", _allocation, {"file": "csv"}),
+    Leak("treasury:export", _allocation, {"file": "xlsx"}),
+    # Statements are the province account's files: an officer sees which file covers which period only.
+    Leak("allocation-statements", _allocation, control=False),
 ]
 
 

@@ -5,6 +5,7 @@ The README and SECURITY.md must name exactly those tables, and the raw SQL below
 portal's own database user (the one of DATABASE_URL), the way any other client of the database would.
 """
 
+import datetime
 import re
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from rollout import services as rollout_services
 from rollout.models import PillarStatus, ProgressReport, ReportStatus, Signal
 from smartvillage.db import AppendOnlyModel, append_only_models, append_only_tables
 from tests.factories import UserFactory
+from treasury import services as treasury_services
+from treasury.models import Outcome, OutcomeKind, Statement, StatementLine
 from villages.models import Province, Village
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +82,36 @@ def rows(registry, province_admin, province_staff, officer_a) -> dict[str, dict[
 
     decided = rollout_services.report_verify(report=report(village), actor=province_staff)
     awaiting = report(other)
+    statement = Statement.objects.create(
+        allocation=allocation,
+        file_name="rk.csv",
+        format="csv",
+        sha256="0" * 64,
+        debit_total=1_250_000,
+        credit_total=0,
+        imported_by=province_staff,
+    )
+    line = StatementLine.objects.create(
+        allocation=allocation,
+        statement=statement,
+        line_number=2,
+        date=datetime.date(2026, 3, 2),
+        description="BIAYA ADM",
+        debit=1_250_000,
+    )
+    outcome = Outcome.objects.create(
+        allocation=allocation,
+        statement=statement,
+        kind=OutcomeKind.UNMATCHED_LINE,
+        line=line,
+        amount=1_250_000,
+        reason={"code": "no_reference"},
+    )
+    resolution = treasury_services.outcome_resolve(
+        outcome=outcome, actor=province_staff, action="explained", reason="Biaya administrasi bank"
+    )
     return {
+        "treasury_resolution": {"any": resolution.pk},
         "grants_grantevent": {"any": GrantEvent.objects.latest("pk").pk},
         "accounts_auditentry": {"any": AuditEntry.objects.latest("pk").pk},
         "rollout_progressreport": {"any": decided.pk, "awaiting": awaiting.pk, "decided": decided.pk},

@@ -1,4 +1,5 @@
-"""`reconcile_statement PATH --allocation ID --dry-run`: counts and amounts per outcome, nothing written."""
+"""`reconcile_statement PATH --allocation ID [--dry-run]`: counts and amounts per outcome; the import
+writes the statement once."""
 
 import io
 
@@ -46,7 +47,7 @@ def test_a_bad_file_is_refused_with_its_lines(tmp_path, allocation, english):
     [
         (["--allocation", 999999, "--dry-run"], "no allocation 999999"),
         (["--dry-run", "--columns", "jumlah=Jumlah"], "--columns"),
-        ([], "--dry-run"),
+        (["--as-user", "petugas.tidak.ada"], "--as-user"),
     ],
 )
 def test_it_refuses_what_it_cannot_do(tmp_path, allocation, args, message):
@@ -57,3 +58,23 @@ def test_it_refuses_what_it_cannot_do(tmp_path, allocation, args, message):
 
     with pytest.raises(CommandError, match=message):
         run(path, *args)
+
+
+def test_an_import_prints_its_counts_and_a_second_import_changes_nothing(tmp_path, allocation, disbursements, scenario):
+    generated = generate(disbursements, scenario)
+    path = tmp_path / "rk.csv"
+    path.write_bytes(to_csv(generated))
+
+    output = run(path, "--allocation", allocation.pk).splitlines()
+
+    for kind, count in generated.counts.items():
+        assert f"{kind}: {count}" in output
+        assert f"{kind}_amount: {generated.amounts[kind]}" in output
+    statement = Statement.objects.get()
+    assert statement.imported_by.role == "province_admin"
+    rows = (StatementLine.objects.count(), Outcome.objects.count())
+
+    again = run(path, "--allocation", allocation.pk)
+
+    assert "nothing changed" in again
+    assert (Statement.objects.count(), StatementLine.objects.count(), Outcome.objects.count()) == (1, *rows)
