@@ -134,6 +134,7 @@ def _state_generate(actor: User, rng: random.Random) -> dict:
                 village_id=code,
                 submitted_by=actor,
                 submitted_at=submitted,
+                captured_at=submitted,
                 status=ReportStatus.VERIFIED,
                 reviewed_by=actor,
                 reviewed_at=submitted + datetime.timedelta(days=1),
@@ -141,7 +142,9 @@ def _state_generate(actor: User, rng: random.Random) -> dict:
             )
         )
         if rng.random() < 0.02:  # a newer report waiting for verification
-            awaiting.append(ProgressReport(village_id=code, submitted_by=actor, submitted_at=now, **values))
+            awaiting.append(
+                ProgressReport(village_id=code, submitted_by=actor, submitted_at=now, captured_at=now, **values)
+            )
     reports = ProgressReport.objects.bulk_create(reports, batch_size=5000)
     ProgressReport.objects.bulk_create(awaiting, batch_size=5000)
     statuses = []
