@@ -36,6 +36,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
+from bench.capture import capture_sync
 from grants import selectors as grant_selectors
 from grants import services as grant_services
 from grants.models import Grant
@@ -518,6 +519,17 @@ def _throughput(token: str, *, seconds: float, workers: int, concurrency: int) -
 # --- the run --------------------------------------------------------------------------------------
 
 
+def _capture_figures(meta: dict) -> dict[str, dict]:
+    """500 queued reports synced from one device (multipart, client_uuid) against the plain JSON post of each."""
+    sync = capture_sync()
+    meta["capture"] = sync
+    return {
+        "capture_sync_500_total_s": _figure(sync["total_s"], "s"),
+        "capture_sync_report_ms": _figure(sync["median_s"] * 1000, "ms", sync["online_median_s"] * 1000),
+        "capture_sync_report_with_photo_ms": _figure(sync["photo_median_s"] * 1000, "ms"),
+    }
+
+
 def run(
     path: Path,
     *,
@@ -610,6 +622,9 @@ def run(
             # Counted now: the captured list is a slice of the log that the next request resets.
             figures[f"{name}_queries"] = _figure(len(queries), "queries")
             figures[f"{name}_ms"] = _figure(_median_ms(lambda u=url: _page(client, u), repeat), "ms")
+
+        # 3f. field capture: a device's queue of 500 reports synced one request at a time (bench/capture.py).
+        figures.update(_capture_figures(meta))
 
     # 3e. throughput of the villages API under bounded concurrent load (gunicorn, loopback).
     if load_seconds > 0:

@@ -82,7 +82,7 @@ def district_bulk(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def report_list(request: HttpRequest) -> HttpResponse:
-    reports = selectors.report_list(user=request.user)
+    reports = selectors.report_list(user=request.user).prefetch_related("photos")
     status = request.GET.get("status", ReportStatus.AWAITING)
     if status in ReportStatus.values:
         reports = reports.filter(status=status)

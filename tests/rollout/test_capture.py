@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import ExifTags, Image
 
@@ -482,3 +484,39 @@ def test_multipart_is_refused_with_415_on_other_endpoints(api_client, officer_a,
     response = api_client.post(f"/api/v1/reports/{report.pk}/reject/", {"reason": "x"}, format="multipart")
 
     assert response.status_code == 415
+
+
+# --- photos on the pages --------------------------------------------------------------------------
+
+
+def test_the_review_row_and_the_village_page_show_the_photos_to_province_staff(
+    api_client, officer, village, province_staff
+):
+    data = _multipart(api_client, village, [_upload(jpeg()), _upload(jpeg(color=(5, 5, 5)))]).json()
+    browser = Client()
+    browser.force_login(province_staff)
+
+    for url in ("/rollout/reports/", f"/dashboard/villages/{village.code}/"):
+        page = browser.get(url).content.decode()
+
+        assert 'data-photo-count="2"' in page, url
+        for photo in data["photos"]:
+            assert f'src="{photo["url"]}"' in page
+
+
+def test_the_review_list_runs_the_same_queries_with_more_photographed_reports(
+    api_client, officer, village, province_staff
+):
+    _multipart(api_client, village, [_upload(jpeg())])
+    browser = Client()
+    browser.force_login(province_staff)
+    with CaptureQueriesContext(connection) as few:
+        browser.get("/rollout/reports/")
+    for _ in range(3):
+        _multipart(api_client, village, [_upload(jpeg()), _upload(jpeg(color=(1, 1, 1)))])
+
+    with CaptureQueriesContext(connection) as many:
+        page = browser.get("/rollout/reports/").content.decode()
+
+    assert page.count("data-photo-count") == 4
+    assert len(many) == len(few)
