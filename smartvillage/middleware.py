@@ -95,7 +95,8 @@ class InputGuardMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.content_type == self.MULTIPART and is_api_request(request) and not _takes_files(view_func):
-            # The API takes JSON and forms; a file only where a view says it does (a bank statement's upload).
+            # The API takes JSON and forms; a file only where a view says it does (a bank statement, a report
+            # with its photos).
             # Refused before Django parses the body below.
             message = str(UnsupportedMediaType(request.content_type).detail)
             return error_response(request, status_code=415, message=message)
@@ -128,8 +129,11 @@ class InputGuardMiddleware:
 
 
 def _takes_files(view_func) -> bool:
-    """Whether an API view parses multipart bodies (a DRF view listing a parser of multipart/form-data)."""
-    parsers = getattr(getattr(view_func, "cls", None), "parser_classes", ())
+    """Whether an API view parses multipart bodies (the parsers of its action, else of its class)."""
+    parsers = getattr(view_func, "initkwargs", {}).get("parser_classes")
+    if parsers is None:
+        view_class = getattr(view_func, "cls", None)
+        parsers = getattr(view_class, "parser_classes", ())
     return any(getattr(parser, "media_type", "") == InputGuardMiddleware.MULTIPART for parser in parsers)
 
 
