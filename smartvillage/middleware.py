@@ -11,7 +11,6 @@ from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import UnsupportedMediaType
 
 from smartvillage.errors import error_response, is_api_request, malformed_message, too_large_message
 from smartvillage.input import InputRefused, check_fields, check_headers, check_json_body
@@ -94,13 +93,13 @@ class InputGuardMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        if request.content_type == self.MULTIPART and is_api_request(request) and not _takes_files(view_func):
-            # The API takes JSON and forms; a file only where a view says it does (a bank statement, a report
-            # with its photos).
-            # Refused before Django parses the body below.
-            message = str(UnsupportedMediaType(request.content_type).detail)
-            return error_response(request, status_code=415, message=message)
         try:
+            if request.content_type == self.MULTIPART and is_api_request(request) and not _takes_files(view_func):
+                # Read whole first (within the body size limit): DRF then parses the body itself, with the view's
+                # parsers, and refuses multipart (415) after authentication (an anonymous client learns 401 first).
+                # Parsed from the stream below, it would reach any API view as a form; only the views that take
+                # files (a bank statement, a report with its photos) read it so.
+                request.body  # noqa: B018 (reading caches it)
             check_headers(request.META)
             check_fields((str(index), value) for index, value in enumerate(view_args))
             check_fields(view_kwargs.items())
