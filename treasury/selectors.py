@@ -218,10 +218,10 @@ def bank_changed_at(*, province: OuterRef | F) -> Subquery:
     subquery on `province` (the province's key): part of the public pages' edition."""
     imports = Statement.objects.filter(allocation__province=province).order_by("-imported_at").values("imported_at")
     resolutions = Resolution.objects.filter(outcome__allocation__province=province).order_by("-created_at")
-    return Greatest(
-        Subquery(imports[:1]),
-        Subquery(resolutions.values("created_at")[:1]),
-    )
+    imported_at = Subquery(imports[:1])
+    resolved_at = Subquery(resolutions.values("created_at")[:1])
+    # GREATEST ignores NULLs on PostgreSQL but not on SQLite: each side stands in for a missing other.
+    return Greatest(Coalesce(imported_at, resolved_at), Coalesce(resolved_at, imported_at))
 
 
 def grant_bank_lines(*, grant: Grant) -> QuerySet[Outcome]:

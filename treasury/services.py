@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,6 +46,7 @@ from treasury.models import (
 )
 from treasury.parsers import ParsedStatement, StatementFileError, columns_parse, statement_parse
 from treasury.parsers import StatementLine as ParsedLine
+from treasury.references import canonical
 from treasury.selectors import SETTLING_KINDS, disbursement_refs
 
 BULK_BATCH = 5000
@@ -197,7 +199,7 @@ def _settled(allocation: Allocation) -> dict[int, str]:
 def _plan(allocation: Allocation, parsed: ParsedStatement, *, dry_run: bool) -> _Plan:
     staged = _staged_identities(allocation, parsed.lines)
     new_lines = [line for line in parsed.lines if line.identity not in staged]
-    known_debit = sum(line.debit for line in parsed.lines if line.identity in staged)
+    known_debit = parsed.debit_total - sum(line.debit for line in new_lines)
     header = parsed.header
     result = reconcile(
         lines=new_lines,
@@ -254,6 +256,43 @@ def _regencies(allocation: Allocation) -> tuple[dict[int, object], dict[int, obj
     return by_grant, by_disbursement
 
 
+def _insert(model, rows: list[dict], *, returning: tuple[str, str] | None = None) -> list[tuple]:
+    """Insert `rows` (column -> value) into `model`'s table; the `returning` columns of the rows written.
+
+    On PostgreSQL one `INSERT ... SELECT FROM unnest(arrays)` per batch: a statement's 84,000 lines take
+    a second or two, where building as many model instances and a VALUES list (bulk_create) takes tens.
+    """
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        objects = model.objects.bulk_create([model(**row) for row in rows], batch_size=BULK_BATCH)
+        return [tuple(getattr(item, name) for name in returning) for item in objects] if returning else []
+    columns = list(rows[0])
+    fields = {field.column: field for field in model._meta.concrete_fields}
+    types = [fields[column].db_type(connection) for column in columns]
+    quote = connection.ops.quote_name
+    # Names and types from the model, never from input; the values go as parameters.
+    table, names = quote(model._meta.db_table), ", ".join(quote(column) for column in columns)
+    sql = (
+        f"INSERT INTO {table} ({names}) "  # noqa: S608
+        f"SELECT * FROM unnest({', '.join(f'%s::{kind}[]' for kind in types)})"
+    )
+    if returning:
+        sql += f" RETURNING {', '.join(quote(column) for column in returning)}"
+    written: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BULK_BATCH):
+            batch = rows[start : start + BULK_BATCH]
+            arrays = [
+                [json.dumps(row[column]) if types[index] == "jsonb" else row[column] for row in batch]
+                for index, column in enumerate(columns)
+            ]
+            cursor.execute(sql, arrays)
+            if returning:
+                written += cursor.fetchall()
+    return written
+
+
 def _write(allocation: Allocation, plan: _Plan, actor: User) -> Statement:
     parsed, header = plan.parsed, plan.parsed.header
     statement = Statement.objects.create(
@@ -271,26 +310,24 @@ def _write(allocation: Allocation, plan: _Plan, actor: User) -> Statement:
         imported_by=actor,
         summary=plan.report.as_dict(),
     )
-    staged = StatementLine.objects.bulk_create(
-        [
-            StatementLine(
-                allocation=allocation,
-                statement=statement,
-                line_number=line.line,
-                date=line.date,
-                description=line.description,
-                bank_reference=line.bank_reference,
-                bank_reference_key=line.identity[0],
-                debit=line.debit,
-                credit=line.credit,
-                balance=line.balance,
-                occurrence=line.occurrence,
-            )
-            for line in plan.new_lines
-        ],
-        batch_size=BULK_BATCH,
-    )
-    line_ids = {line.line: row.pk for line, row in zip(plan.new_lines, staged, strict=True)}
+    line_rows = [
+        {
+            "allocation_id": allocation.pk,
+            "statement_id": statement.pk,
+            "line_number": line.line,
+            "date": line.date,
+            "description": line.description,
+            "bank_reference": line.bank_reference,
+            "bank_reference_key": canonical(line.bank_reference),
+            "debit": line.debit,
+            "credit": line.credit,
+            "balance": line.balance,
+            "occurrence": line.occurrence,
+        }
+        for line in plan.new_lines
+    ]
+    # A line number is unique within its file: it finds each staged line's id.
+    line_ids = dict(_insert(StatementLine, line_rows, returning=("line_number", "id")))
     by_grant, by_disbursement = _regencies(allocation)
 
     def regency_of(outcome) -> object:
@@ -300,23 +337,23 @@ def _write(allocation: Allocation, plan: _Plan, actor: User) -> Statement:
             return by_disbursement.get(outcome.disbursement.id)
         return None
 
-    Outcome.objects.bulk_create(
-        [
-            Outcome(
-                allocation=allocation,
-                statement=statement,
-                kind=outcome.kind,
-                line_id=line_ids[outcome.line.line] if outcome.line is not None else None,
-                disbursement_id=outcome.disbursement.id if outcome.disbursement is not None else None,
-                grant_id=outcome.grant.id if outcome.grant is not None else None,
-                regency_id=regency_of(outcome),
-                amount=outcome.amount,
-                reason=reason_as_json(outcome.reason),
-            )
-            for outcome in plan.outcomes
-        ],
-        batch_size=BULK_BATCH,
-    )
+    now = timezone.now()
+    outcome_rows = [
+        {
+            "allocation_id": allocation.pk,
+            "statement_id": statement.pk,
+            "kind": outcome.kind,
+            "line_id": line_ids[outcome.line.line] if outcome.line is not None else None,
+            "disbursement_id": outcome.disbursement.id if outcome.disbursement is not None else None,
+            "grant_id": outcome.grant.id if outcome.grant is not None else None,
+            "regency_id": regency_of(outcome),
+            "amount": outcome.amount,
+            "reason": reason_as_json(outcome.reason),
+            "created_at": now,
+        }
+        for outcome in plan.outcomes
+    ]
+    _insert(Outcome, outcome_rows)
     audit_record(
         actor=actor,
         action=AuditAction.STATEMENT_IMPORTED,

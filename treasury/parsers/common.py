@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from grants.services import MAX_AMOUNT, reference_key
+from grants.services import MAX_AMOUNT
 from smartvillage.errors import ApplicationError
 from smartvillage.templatetags.rupiah import rupiah
+from treasury.references import canonical
 
 # The largest file accepted: a year of a national allocation's statement is far below it.
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -81,7 +82,8 @@ class StatementLine:
         """What identifies the line across statements (an overlapping one does not count it twice): the
         bank reference, date and signed amount, and which of the file's equal lines it is (two transfers of
         Rp6.000.000 on one day without a bank reference are two lines)."""
-        return (reference_key(self.bank_reference), self.date.isoformat(), self.credit - self.debit, self.occurrence)
+        # canonical(): reference_key with a fast path for ASCII, the bank references' usual alphabet.
+        return (canonical(self.bank_reference), self.date.isoformat(), self.credit - self.debit, self.occurrence)
 
 
 @dataclass(frozen=True)
