@@ -40,6 +40,7 @@ from rollout.models import (
     RecomputeRequest,
     ReportPhoto,
     ReportStatus,
+    Signal,
     SnapshotLevel,
     VillageStatus,
 )
@@ -146,6 +147,8 @@ def _check_content(item: ReportInput) -> dict[str, list[str]]:
         errors["blocker"] = [_("Choose a blocker category for the note.")]
     if item.blocker == Blocker.NO_SIGNAL and item.signal_sufficient:
         errors["signal_sufficient"] = [_("A village blocked by no signal cannot have sufficient signal.")]
+    elif item.signal == Signal.NONE and item.signal_sufficient:
+        errors["signal_sufficient"] = [_("With no signal at all, the signal cannot be enough for the services.")]
     return errors
 
 

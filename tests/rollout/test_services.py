@@ -485,6 +485,11 @@ INVALID_ROWS = {
             villages[1], pillar1=PillarStatus.IN_PROGRESS, blocker=Blocker.NO_SIGNAL, signal_sufficient=True
         ),
     ),
+    # A trial user's finding: "no signal" and "signal enough for the services" were accepted together.
+    "no-signal-at-all-with-sufficient-signal": (
+        "signal_sufficient",
+        lambda registry, make, villages: make(villages[1], signal=Signal.NONE, signal_sufficient=True),
+    ),
 }
 
 
