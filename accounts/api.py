@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import lockout, services
+from accounts.forms import lockout_message
 
 
 class TokenObtainView(ObtainAuthToken):
@@ -23,7 +24,7 @@ class TokenObtainView(ObtainAuthToken):
             # django-axes marks the request DRF passed to authenticate(): this one, not the HttpRequest
             # its middleware sees, so the lockout is answered here.
             if lockout.locked_out(request):
-                raise Throttled(wait=settings.LOGIN_COOLOFF_MINUTES * 60, detail=lockout.lockout_message()) from None
+                raise Throttled(wait=settings.LOGIN_COOLOFF_MINUTES * 60, detail=lockout_message()) from None
             raise
 
 

@@ -1,7 +1,11 @@
 """Forms for the login, the own password and the administrators' account pages."""
 
 from django import forms
+from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth import forms as auth_forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
@@ -19,13 +23,30 @@ class LoginForm(auth_forms.AuthenticationForm):
     }
 
 
-class PasswordChangeForm(auth_forms.PasswordChangeForm):
-    """Django's form (old password, new one twice, the password validators) with Bootstrap classes."""
+def lockout_message() -> str:
+    minutes = int(settings.LOGIN_COOLOFF_MINUTES)
+    return gettext("Too many failed attempts. Wait %(minutes)d minutes and try again.") % {"minutes": minutes}
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form (old password, new one twice, the password validators) with Bootstrap classes.
+
+    The old password is checked through `authenticate()`, as the login checks it, so guessing it from
+    a signed-in session (a borrowed phone, a stolen session cookie) is counted and locked out by the
+    same rule as the login's (accounts/lockout.py), not tried without bound."""
+
+    def __init__(self, user, *args, request, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-control form-control-sm"
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        # Once locked out, axes' middleware answers the lockout page (429) instead of this form.
+        if authenticate(self.request, username=self.user.get_username(), password=old_password) is None:
+            raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
 
 
 class UserForm(BootstrapForm):
@@ -61,6 +82,10 @@ class UserForm(BootstrapForm):
         super().__init__(*args, **kwargs)
         # A new account needs a password; for an existing one, an empty password keeps the current one.
         self.fields["password"].required = user is None
+        if user is None:
+            # No role is preselected: the first in the list is the administrator, and an account made in
+            # a hurry must not get every right by default.
+            self.fields["role"].choices = [("", _("Choose a role")), *Role.choices]
         if user is not None:
             self.fields["password"].help_text = _("Leave empty to keep the current password.")
 

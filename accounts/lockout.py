@@ -7,19 +7,25 @@ here for the three decisions that are the portal's own:
 
 - the client address: the socket's, or the one the nearest trusted proxy saw (`TRUSTED_PROXY_COUNT`);
 - the account: every spelling that logs into an account counts against that account;
-- the answer to a locked-out client: the login page (or JSON for the API) with status 429.
+- the answer to a locked-out client: the login page (or JSON for the API) with status 429;
+- a second, wider bound per client address over all accounts (`LOGIN_ADDRESS_FAILURE_LIMIT`), against
+  password spraying: one address trying a few passwords on each of many accounts.
 """
 
 import ipaddress
 import logging
 import unicodedata
 
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext as _
+from django.utils import timezone
 
-from accounts.forms import LoginForm
+from accounts.forms import LoginForm, lockout_message
 from accounts.models import User
 
 logger = logging.getLogger(__name__)
@@ -48,6 +54,31 @@ def client_ip(request: HttpRequest) -> str:
     except ValueError:
         logger.warning("X-Forwarded-For entry %r is not an address; counting the proxy's address", candidate[:64])
         return remote
+
+
+class LockoutHandler(AxesDatabaseHandler):
+    """AXES_HANDLER: axes' count per client address and account, plus one per client address alone.
+
+    The per-account bound stops guessing one account's password; it lets one address try the limit's
+    worth of passwords on every account it can name. The address bound stops that: past
+    `LOGIN_ADDRESS_FAILURE_LIMIT` failures (all accounts together) within the cool-off, every login from
+    the address is refused, the right password too. It is set well above the per-account limit, so an
+    office behind one NAT address is not locked out by a few colleagues' typos.
+    """
+
+    def is_locked(self, request, credentials: dict | None = None) -> bool:
+        if super().is_locked(request, credentials):
+            return True
+        return address_failures(request) >= settings.LOGIN_ADDRESS_FAILURE_LIMIT
+
+
+def address_failures(request) -> int:
+    """Failed logins from the request's client address within the cool-off, over all accounts."""
+    attempts = AccessAttempt.objects.filter(ip_address=client_ip(request))
+    cool_off = get_cool_off(request)
+    if cool_off is not None:
+        attempts = attempts.filter(attempt_time__gte=timezone.now() - cool_off)
+    return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0
 
 
 def _typed_username(request, credentials: dict | None) -> str | None:
@@ -82,11 +113,6 @@ def locked_out(request) -> bool:
     The failure that reaches the limit is answered as any wrong password (its password was checked and
     counted); only the attempts after it are refused unread."""
     return bool(getattr(request, "axes_locked_out", False)) and getattr(request, "axes_failures_since_start", 0) is None
-
-
-def lockout_message() -> str:
-    minutes = int(settings.LOGIN_COOLOFF_MINUTES)
-    return _("Too many failed attempts. Wait %(minutes)d minutes and try again.") % {"minutes": minutes}
 
 
 def lockout_response(request: HttpRequest, original_response: HttpResponse | None, credentials=None) -> HttpResponse:

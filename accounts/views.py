@@ -37,6 +37,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "registration/password_change_form.html"
     success_url = reverse_lazy("home")
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
     def form_valid(self, form):
         user = services.user_password_change(
             actor=self.request.user, user=self.request.user, password=form.cleaned_data["new_password1"]

@@ -10,9 +10,12 @@ from grants.models import GrantAction
 from grants.services import MAX_AMOUNT
 from smartvillage.forms import BootstrapForm
 
+# 6000000, 6.000.000, and the written forms 6.000.000,- and 6.000.000,00; never a decimal such as 1.5.
+WHOLE_RUPIAH = re.compile(r"(?P<amount>[0-9]+|[0-9]{1,3}(?:\.[0-9]{3})+)(?:,-|,0{1,2})?", re.ASCII)
+
 
 class RupiahField(forms.CharField):
-    """A whole rupiah amount, typed as 6000000, 6.000.000 or Rp 6.000.000."""
+    """A whole rupiah amount, typed as 6000000, 6.000.000, Rp 6.000.000 or Rp6.000.000,-."""
 
     default_error_messages = {
         "invalid": _("Enter a whole number of rupiah, e.g. 6.000.000."),
@@ -28,11 +31,13 @@ class RupiahField(forms.CharField):
         text = super().to_python(value)
         if text in self.empty_values:
             return None
-        digits = re.sub(r"^rp\.?\s*", "", text.strip().lower()).replace(".", "").replace(" ", "")
-        # The digits 0-9 only: str.isdigit() also takes superscripts (which int() then refuses, a
-        # 500) and Arabic-Indic or full-width digits (which int() reads as an amount).
-        if not (digits.isascii() and digits.isdigit()):
+        typed = re.sub(r"^rp\.?\s*", "", text.strip().lower()).replace(" ", "")
+        # The digits 0-9 only (\d would take Arabic-Indic or full-width digits, which int() reads as an
+        # amount), with dots only between groups of three: "1.5" is a decimal, not Rp15.
+        whole = WHOLE_RUPIAH.fullmatch(typed)
+        if whole is None:
             raise ValidationError(self.error_messages["invalid"], code="invalid")
+        digits = whole["amount"].replace(".", "")
         if len(digits) > len(str(MAX_AMOUNT)):  # and too long for int() past 4,300 digits
             raise ValidationError(self.error_messages["too_large"], code="too_large")
         amount = int(digits)

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Case, Count, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.access import regency_scope, restrict_to_scope
 from accounts.models import User
-from grants.models import APPROVED_OR_LATER, PAID_STATUSES, Allocation, Grant, GrantStatus
+from grants.models import APPROVED_OR_LATER, PAID_STATUSES, Allocation, AllocationStatus, Grant, GrantStatus
 
 LEVELS = ("province", "regency", "district")
 
@@ -167,16 +167,24 @@ class AllocationSummary(MoneySummary):
         return self.net_disbursed_pct
 
 
+def shown_first() -> tuple:
+    """The order in which a province's allocations compete to be shown: decided ones (active or closed)
+    before drafts, then the latest fiscal year. Next year's draft, being prepared with nothing paid,
+    does not replace this year's figures; a province with drafts only shows its latest draft."""
+    draft_last = Case(When(status=AllocationStatus.DRAFT, then=Value(1)), default=Value(0))
+    return (draft_last.asc(), F("fiscal_year").desc())
+
+
 def latest_allocation(*, province_code: str) -> Allocation | None:
-    """The province's allocation of the latest fiscal year: the one the dashboard and the public pages show."""
-    return Allocation.objects.filter(province__code=province_code).order_by("-fiscal_year").first()
+    """The province's shown allocation (`shown_first`): the one the dashboard and the public pages show."""
+    return Allocation.objects.filter(province__code=province_code).order_by(*shown_first()).first()
 
 
 def with_latest_allocation(*, queryset: QuerySet, relation: str, province_field: str) -> QuerySet:
-    """`queryset` (provinces or regencies) with the province's allocation of the latest fiscal year (as
+    """`queryset` (provinces or regencies) with the province's shown allocation (as
     `latest_allocation`) joined in the same query through `relation` (read it with `joined_allocation`);
     `province_field` leads from a row to its province ("pk" for provinces, "province" for regencies)."""
-    latest = Allocation.objects.filter(province=OuterRef(province_field)).order_by("-fiscal_year").values("pk")[:1]
+    latest = Allocation.objects.filter(province=OuterRef(province_field)).order_by(*shown_first()).values("pk")[:1]
     return queryset.annotate(
         latest_allocation=FilteredRelation(relation, condition=Q(**{f"{relation}__pk": Subquery(latest)})),
     ).select_related("latest_allocation")

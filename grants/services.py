@@ -472,6 +472,7 @@ def grant_return(*, grant: Grant, actor: User, amount: int, reference: str, note
     _refuse_ineligible([locked], GrantAction.RETURN)
     amount = _positive_amount(amount, "amount")
     reference = _reference(reference)
+    _refuse_repeated_return(locked, reference)
     held = locked.amount - locked.returned_amount - (locked.spent_amount or 0)
     if amount > held:
         raise ApplicationError(
@@ -485,6 +486,19 @@ def grant_return(*, grant: Grant, actor: User, amount: int, reference: str, note
     _record([locked], GrantAction.RETURN, actor, to_status=to_status, amounts=[amount], reference=reference, note=note)
     locked.refresh_from_db()
     return locked
+
+
+def _refuse_repeated_return(grant: Grant, reference: str) -> None:
+    """A deposit slip (STS) records one return: the same reference again on the grant, in any spelling,
+    is the same deposit sent twice (a double click, a retried request), not a second return. The grant's
+    row is locked, so two concurrent sends are decided one after the other."""
+    key = reference_key(reference)
+    earlier = grant.events.filter(action=GrantAction.RETURN).values_list("reference", flat=True)
+    if any(reference_key(recorded) == key for recorded in earlier):
+        raise ApplicationError(
+            _("This deposit is already recorded as a return of this grant."),
+            fields={"reference": [_("Reference %(reference)s is already recorded.") % {"reference": reference}]},
+        )
 
 
 @transaction.atomic

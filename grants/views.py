@@ -15,6 +15,7 @@ from grants.forms import ACTION_FORMS, AllocationActionForm, BatchForm
 from grants.models import GrantAction, GrantStatus
 from smartvillage.errors import ApplicationError
 from smartvillage.exports import EXPORT_FORMATS, export_response
+from villages import selectors as village_selectors
 from villages.models import Regency
 
 GRANTS_PAGE_SIZE = 100
@@ -136,12 +137,19 @@ def grant_list(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(grants, GRANTS_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # Regencies and districts are chosen by name (the filter still takes codes, as the API does).
+    regencies = village_selectors.regency_list(user=request.user).values_list("code", "name")
+    # A district's code begins with its regency's (18.01.04 lies in 18.01): a district link is enough.
+    chosen_regency = request.GET.get("regency") or request.GET.get("district", "").rpartition(".")[0]
+    districts = village_selectors.district_list(user=request.user).filter(regency__code=chosen_regency)
     context = {
         "allocation": allocation,
         "filter": grant_filter,
         "page": page,
         "query": query.urlencode(),
         "statuses": GrantStatus.choices,
+        "regencies": regencies,
+        "districts": districts.values_list("code", "name") if chosen_regency else [],
     }
     return render(request, "grants/grant_list.html", context)
 

@@ -6,7 +6,9 @@ import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditAction, AuditEntry, User
@@ -164,11 +166,42 @@ def audit_trail(*, query: AuditQuery) -> QuerySet:
     return {"changes": _changes, "grants": _grant_events, "reports": _report_events}[query.trail](query)
 
 
-def _changes_text(changes: dict) -> str:
+def _changes_text(object_type: str, changes: dict) -> str:
+    """The entry's changes as a reader says them: the field's label, a choice's label, yes/no, rupiah for
+    amounts; the entry itself keeps the raw values (what the CSV's auditors compare is the same text)."""
+    try:
+        fields = {field.name: field for field in apps.get_model(object_type)._meta.get_fields()}
+    except (LookupError, ValueError):
+        fields = {}
     return "; ".join(
-        f"{field}: {before if before not in (None, '') else '-'} → {after}"
-        for field, (before, after) in changes.items()
+        f"{_field_label(fields.get(name), name)}: {_value_text(fields.get(name), before)} → "
+        f"{_value_text(fields.get(name), after)}"
+        for name, (before, after) in changes.items()
     )
+
+
+def _model_label(object_type: str) -> str:
+    try:
+        return capfirst(str(apps.get_model(object_type)._meta.verbose_name))
+    except (LookupError, ValueError):
+        return object_type
+
+
+def _field_label(field, name: str) -> str:
+    return capfirst(str(getattr(field, "verbose_name", None) or name))
+
+
+def _value_text(field, value) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    choices = dict(getattr(field, "flatchoices", None) or ())
+    if value in choices:
+        return str(choices[value])
+    if isinstance(value, int) and field is not None and field.name.endswith("amount"):
+        return rupiah(value)
+    return str(value)
 
 
 def audit_describe(*, trail: str, row: dict) -> tuple[datetime.datetime, str, str, str, str]:
@@ -180,8 +213,8 @@ def audit_describe(*, trail: str, row: dict) -> tuple[datetime.datetime, str, st
             row["created_at"],
             actor,
             str(action),
-            f"{row['object_type']} {row['object_repr']}",
-            _changes_text(row["changes"]),
+            f"{_model_label(row['object_type'])} {row['object_repr']}",
+            _changes_text(row["object_type"], row["changes"]),
         )
     if trail == "grants":
         before = GrantStatus(row["from_status"]).label if row["from_status"] else "-"

@@ -76,6 +76,19 @@ def check_fields(fields) -> None:
             raise InputRefused(problem, name)
 
 
+def check_headers(meta) -> None:
+    """Raise InputRefused for the first request header (in WSGI `meta`) holding a NUL character.
+
+    Headers reach the database too: the login lockout stores the User-Agent, the API looks up the
+    Authorization header's token, and PostgreSQL refuses NUL in any text. Only NUL is refused here:
+    a header is not a parameter, and other characters in it are the client's business.
+    """
+    for key, value in meta.items():
+        if key.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+            name = key.removeprefix("HTTP_").replace("_", "-").title()
+            raise InputRefused(_("Null characters are not allowed."), name)
+
+
 def _too_deep() -> InputRefused:
     return InputRefused(_("The body is nested too deeply (at most %(depth)d levels).") % {"depth": MAX_BODY_DEPTH})
 

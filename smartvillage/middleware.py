@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from rest_framework.exceptions import UnsupportedMediaType
 
 from smartvillage.errors import error_response, is_api_request, malformed_message, too_large_message
-from smartvillage.input import InputRefused, check_fields, check_json_body
+from smartvillage.input import InputRefused, check_fields, check_headers, check_json_body
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,8 @@ class ApiErrorsAsJsonMiddleware:
 class InputGuardMiddleware:
     """Refuses with a 400 naming the parameter any request whose path, query string, form fields or
     JSON body hold what smartvillage.input refuses (NUL, a lone surrogate, a number written in other
-    digits than 0-9, JSON nested too deeply), before any view, form or query meets it. Every view:
+    digits than 0-9, JSON nested too deeply), or whose headers hold a NUL, before any view, form or
+    query meets it. Every view:
     an API endpoint that ignores its body refuses a hostile one as those that read it do.
     """
 
@@ -94,11 +95,13 @@ class InputGuardMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.content_type == self.MULTIPART and is_api_request(request) and not _takes_files(view_func):
-            # The API takes JSON and forms; a file only where a view says it does (a bank statement's upload).
+            # The API takes JSON and forms; a file only where a view says it does (a bank statement, a report
+            # with its photos).
             # Refused before Django parses the body below.
             message = str(UnsupportedMediaType(request.content_type).detail)
             return error_response(request, status_code=415, message=message)
         try:
+            check_headers(request.META)
             check_fields((str(index), value) for index, value in enumerate(view_args))
             check_fields(view_kwargs.items())
             check_fields(self._pairs(request.GET))
@@ -126,8 +129,11 @@ class InputGuardMiddleware:
 
 
 def _takes_files(view_func) -> bool:
-    """Whether an API view parses multipart bodies (a DRF view listing a parser of multipart/form-data)."""
-    parsers = getattr(getattr(view_func, "cls", None), "parser_classes", ())
+    """Whether an API view parses multipart bodies (the parsers of its action, else of its class)."""
+    parsers = getattr(view_func, "initkwargs", {}).get("parser_classes")
+    if parsers is None:
+        view_class = getattr(view_func, "cls", None)
+        parsers = getattr(view_class, "parser_classes", ())
     return any(getattr(parser, "media_type", "") == InputGuardMiddleware.MULTIPART for parser in parsers)
 
 

@@ -160,10 +160,12 @@ LOGOUT_REDIRECT_URL = "login"
 # failure while locked out is not recorded (so the lock ends on time and the table stays bounded).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
 LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+# Failed logins from one client address over all accounts before the address waits (password spraying).
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=100)
 # Reverse proxies in front of the portal that append the client's address to X-Forwarded-For. 0: the
 # socket's address is the client's (no header is trusted). Also DRF's NUM_PROXIES.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
@@ -192,6 +194,8 @@ PUBLIC_MAX_AGE_SECONDS = env.int("PUBLIC_MAX_AGE_SECONDS", default=300)
 PUBLIC_RATE_LIMIT_PER_MINUTE = env.int("PUBLIC_RATE_LIMIT_PER_MINUTE", default=240)
 
 # Internationalisation: Bahasa Indonesia by default, English available.
+# Bootstrap names the error style "danger": messages.error() must read as an error, not as plain text.
+MESSAGE_TAGS = {40: "danger"}  # django.contrib.messages.constants.ERROR
 LANGUAGE_CODE = "id"
 LANGUAGES = [("id", _("Bahasa Indonesia")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -203,8 +207,49 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Report photos (field capture): the local file system in the embedded mode, S3-compatible storage (django-storages)
+# when PHOTO_STORAGE_BUCKET is set. Never served from a public URL: only through the portal's scope-checked view.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+PHOTO_STORAGE_BUCKET = env.str("PHOTO_STORAGE_BUCKET", default="")
+if PHOTO_STORAGE_BUCKET:
+    PHOTO_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": PHOTO_STORAGE_BUCKET,
+            "endpoint_url": env.str("PHOTO_STORAGE_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("PHOTO_STORAGE_REGION", default="") or None,
+            "access_key": env.str("PHOTO_STORAGE_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("PHOTO_STORAGE_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("PHOTO_STORAGE_PREFIX", default="report-photos"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            # Names are content hashes: the same name is the same bytes.
+            "file_overwrite": True,
+        },
+    }
+else:
+    PHOTO_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": MEDIA_ROOT / "report-photos",
+            "base_url": None,
+            "allow_overwrite": True,
+            "file_permissions_mode": 0o640,
+            "directory_permissions_mode": 0o750,
+        },
+    }
+# The largest photo the API takes (bytes, each). No uploaded file larger than it is stored, even for the moment
+# of a request (smartvillage/uploads.py).
+PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+FILE_UPLOAD_MAX_BYTES = PHOTO_MAX_UPLOAD_BYTES
+FILE_UPLOAD_HANDLERS = [
+    "smartvillage.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "photos": PHOTO_STORAGE,
     "staticfiles": {
         # The manifest storage needs collectstatic, which production runs and
         # the embedded mode and the tests do not.

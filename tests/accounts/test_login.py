@@ -261,3 +261,36 @@ def test_the_login_error_reads_naturally(client, province_staff, language, messa
         assert list(response.context["form"].non_field_errors()) == [message]
     assert message in response.content.decode()
     assert "nama pengguna nama pengguna" not in response.content.decode().lower()
+
+
+def test_one_address_spraying_many_accounts_is_bounded(client, province_staff, limit, settings):
+    # Before the address bound, one address could try `limit - 1` passwords on every account it
+    # could name and never be refused.
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 5
+    sprayed = UserFactory.create_batch(5)
+    answers = [client.post("/login/", {"username": user.username, "password": "salah"}).status_code for user in sprayed]
+
+    own_password = client.post("/login/", {"username": province_staff.username, "password": PASSWORD})
+    token = APIClient().post(
+        "/api/v1/auth/token/", {"username": province_staff.username, "password": PASSWORD}, format="json"
+    )
+    elsewhere = type(client)(REMOTE_ADDR="192.0.2.7").post(
+        "/login/", {"username": province_staff.username, "password": PASSWORD}
+    )
+
+    assert answers == [200] * 5
+    assert own_password.status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert token.status_code == 429
+    assert elsewhere.status_code == 302
+
+
+def test_the_address_bound_forgets_after_the_cool_off(client, province_staff, limit, settings):
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 2
+    for user in UserFactory.create_batch(2):
+        client.post("/login/", {"username": user.username, "password": "salah"})
+    assert client.post("/login/", {"username": province_staff.username, "password": PASSWORD}).status_code == 429
+
+    settings.AXES_COOLOFF_TIME = lambda request: __import__("datetime").timedelta(0)  # the window has passed
+
+    assert client.post("/login/", {"username": province_staff.username, "password": PASSWORD}).status_code == 302

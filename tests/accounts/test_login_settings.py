@@ -19,6 +19,7 @@ print(json.dumps({
     "failure_limit": settings.AXES_FAILURE_LIMIT,
     "cool_off_seconds": settings.AXES_COOLOFF_TIME.total_seconds(),
     "axes_handler": settings.AXES_HANDLER,
+    "address_failure_limit": settings.LOGIN_ADDRESS_FAILURE_LIMIT,
     "cache_options": settings.CACHES["default"].get("OPTIONS", {}),
 }))
 """
@@ -38,9 +39,11 @@ def test_no_proxy_is_trusted_unless_the_deployment_says_how_many():
 
 
 def test_the_lockout_is_counted_in_the_database_with_the_configured_limit_and_cool_off():
-    configured = load(LOGIN_FAILURE_LIMIT="5", LOGIN_COOLOFF_MINUTES="30")
+    configured = load(LOGIN_FAILURE_LIMIT="5", LOGIN_COOLOFF_MINUTES="30", LOGIN_ADDRESS_FAILURE_LIMIT="40")
 
-    assert configured["axes_handler"] == "axes.handlers.database.AxesDatabaseHandler"
+    # The database handler, with the bound per address over all accounts added.
+    assert configured["axes_handler"] == "accounts.lockout.LockoutHandler"
+    assert (configured["address_failure_limit"], load()["address_failure_limit"]) == (40, 100)
     assert (configured["failure_limit"], configured["cool_off_seconds"]) == (5, 1800)
     assert (load()["failure_limit"], load()["cool_off_seconds"]) == (10, 900)
 

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -138,3 +139,22 @@ def test_the_password_page_needs_a_login(client):
     response = client.get(reverse("accounts:password-change"))
 
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_guessing_the_old_password_is_locked_out_like_a_login(client, officer_a, settings):
+    # The page checked the old password with no count: a borrowed session could guess without bound.
+    settings.AXES_FAILURE_LIMIT = 3
+    client.force_login(officer_a)
+    url = reverse("accounts:password-change")
+    guess = {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+
+    guesses = [client.post(url, {"old_password": f"tebakan-{n}", **guess}) for n in range(3)]
+    right = client.post(url, {"old_password": PASSWORD, **guess})
+    login = Client().post("/login/", {"username": officer_a.username, "password": PASSWORD})
+
+    assert all(r.context["form"].errors["old_password"] for r in guesses)
+    assert right.status_code == 429
+    assert "Terlalu banyak" in right.content.decode()
+    assert login.status_code == 429  # the same count as the login's
+    officer_a.refresh_from_db()
+    assert officer_a.check_password(PASSWORD)

@@ -76,6 +76,7 @@ def test_an_admin_creates_a_regency_officer_who_can_then_log_in(admin_client, pr
         ({"username": "admin.provinsi"}, "username"),  # taken
         ({"username": "bad name!"}, "username"),
         ({"role": "superuser"}, "role"),
+        ({"role": ""}, "role"),  # no role is chosen for the admin
         ({"regency": "99.99"}, "regency"),
         ({"email": "not-an-email"}, "email"),
     ],
@@ -89,6 +90,15 @@ def test_an_invalid_account_is_refused_with_a_field_error_and_nothing_written(ad
     assert response.context["form"].errors.get(field), response.context["form"].errors
     assert User.objects.count() == users_before
     assert not AuditEntry.objects.exists()
+
+
+def test_a_new_account_has_no_role_until_one_is_chosen(admin_client):
+    # The form used to open with "Province administrator" selected, the first role in the list.
+    page = admin_client.get(reverse("accounts:user-new")).content.decode()
+
+    role_select = page[page.index('name="role"') : page.index("</select>", page.index('name="role"'))]
+    assert role_select.count("selected") == 1
+    assert '<option value="" selected>' in role_select
 
 
 def test_a_province_role_never_keeps_a_regency(admin_client, registry):

@@ -100,6 +100,23 @@ def test_it_pays_a_grant_once_when_many_disburse_it_with_the_same_reference(make
     assert GrantEvent.objects.filter(grant=grant, action=GrantAction.DISBURSE).count() == 1
 
 
+def test_a_deposit_sent_many_times_at_once_is_one_return(make_grant, staff):
+    grant = make_grant("disbursed")
+
+    results, errors = run_together(
+        [
+            lambda: services.grant_return(grant=grant, actor=staff, amount=1_000_000, reference="STS-0001/2026")
+            for _ in range(THREADS)
+        ]
+    )
+
+    assert len(results) == 1
+    assert all(isinstance(error, ApplicationError) and "reference" in error.fields for error in errors), errors
+    grant.refresh_from_db()
+    assert grant.returned_amount == 1_000_000
+    assert GrantEvent.objects.filter(grant=grant, action=GrantAction.RETURN).count() == 1
+
+
 def test_it_never_commits_more_than_the_total_when_many_plan_at_once(allocation, registry, province_admin, staff):
     room = THREADS // 2
     services.allocation_plan(allocation=allocation, actor=staff, regency=registry.regency_b)

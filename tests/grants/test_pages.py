@@ -12,7 +12,7 @@ from grants import selectors, services
 from grants.models import Disbursement, Grant, GrantEvent, GrantStatus
 from smartvillage.templatetags.rupiah import percent, rupiah, rupiah_short
 from tests.factories import VillageFactory
-from villages.models import Province, Village
+from villages.models import District, Province, Regency, Village
 
 pytestmark = pytest.mark.django_db
 
@@ -163,7 +163,7 @@ def test_a_refused_action_shows_the_services_reason_on_the_form(client, province
     assert Disbursement.objects.count() == 1
 
 
-@pytest.mark.parametrize("typed", ["5.750.000", "5750000", "Rp 5.750.000"])
+@pytest.mark.parametrize("typed", ["5.750.000", "5750000", "Rp 5.750.000", "Rp5.750.000,-", "5.750.000,00"])
 def test_amounts_are_typed_the_indonesian_way(client, province_staff, approved_grant, typed):
     services.grant_disburse(grant=approved_grant, actor=province_staff, reference="SP2D-2", transfer_date=TRANSFER_DATE)
     client.force_login(province_staff)
@@ -174,7 +174,8 @@ def test_amounts_are_typed_the_indonesian_way(client, province_staff, approved_g
     assert approved_grant.spent_amount == 5_750_000
 
 
-@pytest.mark.parametrize("typed", ["-5", "5,5", "enam juta", "1" * 20])
+# "1.5" and "5.7500" were read as Rp15 and Rp57,500 while dots were simply dropped.
+@pytest.mark.parametrize("typed", ["-5", "5,5", "enam juta", "1" * 20, "1.5", "5.7500", "5..750", ".750", "5.750,50"])
 def test_a_bad_amount_is_a_form_error(client, province_staff, approved_grant, typed):
     services.grant_disburse(grant=approved_grant, actor=province_staff, reference="SP2D-3", transfer_date=TRANSFER_DATE)
     client.force_login(province_staff)
@@ -296,6 +297,30 @@ def test_the_grant_export_follows_the_filters_and_escapes_formulas(client, provi
     assert all(isinstance(row[5], int) for row in rows[1:])
 
 
+def test_the_grant_list_filters_by_regency_and_district_names(client, province_staff, officer_a, page_allocation):
+    # A trial user's finding: the filters asked for codes (18.01, 18.01.04) nobody knows by heart.
+    client.force_login(province_staff)
+    url = f"/grants/{page_allocation.pk}/grants/"
+    regency = Regency.objects.get(code="18.01")
+    district = District.objects.filter(regency=regency).order_by("code").first()
+
+    everything = client.get(url).content.decode()
+    in_regency = client.get(url, {"regency": "18.01"}).content.decode()
+    in_district = client.get(url, {"district": district.code}).content.decode()
+    client.force_login(officer_a)
+    officer_page = client.get(url).content.decode()
+
+    assert f'<option value="18.01">{regency.name}</option>' in everything
+    assert f'<option value="{district.code}">' not in everything  # districts once a regency is chosen
+    assert f'<option value="18.01" selected>{regency.name}</option>' in in_regency
+    assert f'<option value="{district.code}">{district.name}</option>' in in_regency
+    assert f'<option value="{district.code}" selected>{district.name}</option>' in in_district
+    shown = Grant.objects.filter(allocation=page_allocation, village__district=district).count()
+    assert f"{shown} hibah" in in_district
+    other_regencies = Regency.objects.exclude(code=officer_a.regency.code).values_list("code", flat=True)
+    assert not any(f'<option value="{code}"' in officer_page for code in other_regencies)
+
+
 def test_the_grant_list_query_count_does_not_grow_with_the_rows(client, province_staff, page_allocation, registry):
     client.force_login(province_staff)
     with CaptureQueriesContext(connection) as few:
@@ -325,3 +350,15 @@ def test_the_allocation_page_query_count_does_not_grow_with_the_grants(
         client.get(f"/grants/{page_allocation.pk}/")
 
     assert len(many) == len(few)
+
+
+def test_a_refused_allocation_action_reads_as_an_error(client, province_admin, page_allocation):
+    # messages.error() rendered as class "alert-error", which Bootstrap does not style: it read as plain text.
+    client.force_login(province_admin)
+
+    response = client.post(f"/grants/{page_allocation.pk}/action/", {"action": "close"}, follow=True)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'class="alert alert-danger"' in html and "Centang kotak" in html
+    assert "alert-error" not in html

@@ -339,6 +339,20 @@ def test_it_ends_in_returned_when_partial_returns_add_up_to_the_payment(make_gra
     assert (returned.status, returned.returned_amount) == (GrantStatus.RETURNED, UNIT)
 
 
+@pytest.mark.parametrize("again", ["STS-1", "sts-1", "  STS-1\u200b "])
+def test_the_same_deposit_recorded_twice_is_refused_not_counted_twice(make_grant, staff, again):
+    # A second send of one STS (a double click, a retried request) was counted as a second return.
+    grant = make_grant("disbursed")
+    services.grant_return(grant=grant, actor=staff, amount=1_000_000, reference="STS-1")
+
+    with pytest.raises(ApplicationError) as refused:
+        services.grant_return(grant=grant, actor=staff, amount=1_000_000, reference=again)
+
+    assert list(refused.value.fields) == ["reference"]
+    grant.refresh_from_db()
+    assert grant.returned_amount == 1_000_000
+
+
 def test_it_limits_the_report_to_what_was_not_returned(make_grant, staff, snapshot, allocation):
     grant = make_grant("disbursed")
     services.grant_return(grant=grant, actor=staff, amount=1_000_000, reference="STS-1")

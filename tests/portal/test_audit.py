@@ -281,3 +281,35 @@ def test_each_trail_filters_by_the_account_a_name_logs_into(client, auditor, his
         twin_rows = rows(client, trail=trail, actor=twin.username)
         assert staff_rows and {row[1] for row in staff_rows} == {province_staff.username}, trail
         assert twin_rows and {row[1] for row in twin_rows} == {twin.username}, trail
+
+
+def test_changes_read_as_labels_not_raw_values(client, auditor, allocation, province_admin, officer_a):
+    # A trial user's finding: the trail showed "role: regency_officer → auditor" and "is_active: True".
+    from accounts import services as account_services
+
+    account_services.user_update(
+        actor=province_admin,
+        user=officer_a,
+        data=account_services.UserInput(
+            username=officer_a.username,
+            first_name=officer_a.first_name,
+            last_name=officer_a.last_name,
+            email=officer_a.email,
+            role=Role.AUDITOR,
+            regency=None,
+            is_active=False,
+        ),
+    )
+    grant_services.allocation_update(allocation=allocation, actor=province_admin, total_amount=20_000_000_000)
+    client.force_login(auditor)
+
+    changed = {
+        row[3].split(" ")[0]: row[4]
+        for row in rows(client, trail="changes")
+        if row[2] in ("User changed", "Allocation changed")
+    }
+
+    assert "Role: Regency officer → Auditor" in changed["User"]
+    assert "Active: yes → no" in changed["User"]
+    assert "Rp20,000,000,000" in changed["Allocation"]
+    assert "regency_officer" not in changed["User"] and "True" not in changed["User"]

@@ -298,6 +298,29 @@ def test_the_headline_money_is_the_allocations_ledger(client, province_staff, bu
     assert headline(kota_html, "headline-remaining") == "Rp0"
 
 
+def test_next_years_draft_does_not_replace_this_years_money(
+    client, province_staff, province_admin, busy, ro_allocation
+):
+    # A trial user's finding: preparing next year's allocation (a draft, nothing paid) turned the
+    # dashboard's money to Rp0 of the draft's budget.
+    summary = grant_selectors.allocation_summary(allocation=ro_allocation, user=province_staff)
+    draft = grant_services.allocation_create(
+        actor=province_admin,
+        province=ro_allocation.province,
+        fiscal_year=ro_allocation.fiscal_year + 1,
+        legal_basis="Rancangan keputusan gubernur TA berikutnya (uji)",
+    )
+    client.force_login(province_staff)
+
+    province_html = client.get("/").content.decode()
+
+    assert summary.disbursed > 0
+    assert grant_selectors.latest_allocation(province_code="18") == ro_allocation
+    assert headline(province_html, "headline-disbursed") == rupiah_short(summary.disbursed)
+    grant_services.allocation_activate(allocation=draft, actor=province_admin)
+    assert grant_selectors.latest_allocation(province_code="18") == draft  # once decided, the new year shows
+
+
 def test_disbursed_returned_and_net_agree_on_the_dashboard_grant_pages_exports_and_api(
     client, province_staff, busy, ro_allocation, ro_grant
 ):

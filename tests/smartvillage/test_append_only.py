@@ -6,19 +6,22 @@ portal's own database user (the one of DATABASE_URL), the way any other client o
 """
 
 import datetime
+import io
 import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from PIL import Image
 
 from accounts.models import AuditEntry, Role
 from grants import services as grant_services
 from grants.models import GrantEvent
 from rollout import services as rollout_services
-from rollout.models import PillarStatus, ProgressReport, ReportStatus, Signal
+from rollout.models import PillarStatus, ProgressReport, ReportPhoto, ReportStatus, Signal
 from smartvillage.db import AppendOnlyModel, append_only_models, append_only_tables
 from tests.factories import UserFactory
 from treasury import services as treasury_services
@@ -110,11 +113,25 @@ def rows(registry, province_admin, province_staff, officer_a) -> dict[str, dict[
     resolution = treasury_services.outcome_resolve(
         outcome=outcome, actor=province_staff, action="explained", reason="Biaya administrasi bank"
     )
+    photo = io.BytesIO()
+    Image.new("RGB", (40, 30), "green").save(photo, "JPEG")
+    item = rollout_services.ReportInput(
+        village=other,
+        pillar1=PillarStatus.LIVE,
+        pillar2=PillarStatus.LIVE,
+        pillar3=PillarStatus.LIVE,
+        signal=Signal.G4,
+        signal_sufficient=True,
+    )
+    photographed = rollout_services.report_receive(
+        actor=officer_a, item=item, photos=[SimpleUploadedFile("bukti.jpg", photo.getvalue(), "image/jpeg")]
+    ).report
     return {
         "treasury_resolution": {"any": resolution.pk},
         "grants_grantevent": {"any": GrantEvent.objects.latest("pk").pk},
         "accounts_auditentry": {"any": AuditEntry.objects.latest("pk").pk},
         "rollout_progressreport": {"any": decided.pk, "awaiting": awaiting.pk, "decided": decided.pk},
+        "rollout_reportphoto": {"any": ReportPhoto.objects.get(report=photographed).pk},
     }
 
 
@@ -204,6 +221,9 @@ REPORT = "rollout_progressreport"
         pytest.param("decided", "status = 'rejected', rejection_reason = 'berubah pikiran'", id="a-second-review"),
         pytest.param("decided", "reviewed_by_id = {reviewer}", id="another-reviewer"),
         pytest.param("decided", "superseded = true", id="outcome-after-the-review"),
+        pytest.param("decided", "late = true", id="late-after-the-review"),
+        pytest.param("awaiting", "captured_at = now()", id="capture-time"),
+        pytest.param("awaiting", "client_uuid = gen_random_uuid()", id="client-id"),
         pytest.param("decided", "blocker_note = 'diubah'", id="content-of-a-decided-report"),
     ],
 )
@@ -265,7 +285,14 @@ def test_python_refuses_a_bulk_update_of_anything_but_the_review(rows, model):
 
 
 def test_only_a_reports_review_is_settable_once():
-    assert ProgressReport.settable_once == ("status", "reviewed_by", "reviewed_at", "rejection_reason", "superseded")
+    assert ProgressReport.settable_once == (
+        "status",
+        "reviewed_by",
+        "reviewed_at",
+        "rejection_reason",
+        "superseded",
+        "late",
+    )
     assert all(model.settable_once == () for model in MODELS if model is not ProgressReport)
     assert issubclass(ProgressReport, AppendOnlyModel)
 

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import transaction
 from django.http import QueryDict
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from smartvillage.input import MAX_BODY_DEPTH
@@ -420,3 +420,27 @@ def test_a_hostile_idempotency_key_is_refused_and_nothing_is_written(matrix_worl
     assert response.status_code in (400, 422), response.content[:200]
     assert response.json()["Idempotency-Key"]
     assert _written_state() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "header", "value"),
+    [
+        ("get", "/api/v1/villages/", "HTTP_AUTHORIZATION", "Token abc\x00def"),
+        ("post", "/login/", "HTTP_USER_AGENT", "Mozilla\x00"),
+        ("post", "/api/v1/auth/token/", "HTTP_USER_AGENT", "curl\x00"),
+        ("get", "/", "HTTP_COOKIE", "sessionid=abc\x00def"),
+    ],
+)
+def test_a_nul_in_a_header_is_refused_with_a_400_not_a_500(matrix_world, server_errors, method, path, header, value):
+    # The token lookup and the login lockout's User-Agent column met PostgreSQL's "A string literal
+    # cannot contain NUL" before headers were checked.
+    from axes.models import AccessAttempt
+
+    client = Client(raise_request_exception=False)
+    body = {"username": "nobody", "password": "wrong"}
+
+    response = getattr(client, method)(path, body if method == "post" else None, **{header: value})
+
+    assert response.status_code == 400, (response.status_code, server_errors)
+    assert header.removeprefix("HTTP_").replace("_", "-").title() in _message(response)
+    assert not AccessAttempt.objects.exists()
