@@ -73,7 +73,8 @@ def test_an_anonymous_visitor_gets_nothing(client, registry, path, name):
     for method in (client.get, client.post):
         response = method(path)
         if path.startswith("/api/"):
-            assert response.status_code in (401, 404, 405), (path, response.status_code)
+            # The test client posts a multipart body: refused (415) before any view where no view takes files.
+            assert response.status_code in (401, 404, 405, 415), (path, response.status_code)
         else:
             assert response.status_code in (302, 404, 405), (path, response.status_code)
             if response.status_code == 302:
