@@ -21,8 +21,7 @@ from smartvillage.errors import ApplicationError
 from treasury import selectors
 from treasury.models import Outcome, OutcomeKind, Statement
 from treasury.parsers import columns_parse, statement_parse
-from treasury.parsers.common import MAX_FILE_BYTES
-from treasury.services import ImportReport, reason_from_json, statement_import
+from treasury.services import ImportReport, reason_from_json, statement_import, upload_read
 
 
 def _allocation(request, pk: int) -> Allocation:
@@ -202,8 +201,7 @@ class StatementView(ListAPIView):
             mapping = columns_parse(data["columns"]) if data.get("columns") else None
         except ValueError as exc:
             raise ApplicationError(str(exc), fields={"columns": [str(exc)]}) from None
-        # One byte more than the parser takes, for it to refuse a larger file.
-        parsed = statement_parse(data=upload.read(MAX_FILE_BYTES + 1), file_name=upload.name or "", columns=mapping)
+        parsed = statement_parse(data=upload_read(file=upload), file_name=upload.name or "", columns=mapping)
         report = statement_import(allocation=allocation, parsed=parsed, actor=request.user, dry_run=data["dry_run"])
         created = report.statement is not None and not report.already_imported
         return Response(report_data(report), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

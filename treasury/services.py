@@ -25,6 +25,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,6 +47,7 @@ from treasury.models import (
 )
 from treasury.parsers import ParsedStatement, StatementFileError, columns_parse, statement_parse
 from treasury.parsers import StatementLine as ParsedLine
+from treasury.parsers.common import MAX_FILE_BYTES
 from treasury.references import canonical
 from treasury.selectors import SETTLING_KINDS, disbursement_refs
 
@@ -387,6 +389,28 @@ def statement_import(
 
 
 # --- the browser's upload: preview (a dry run), then confirm without a second upload ---------------
+
+
+def upload_read(*, file) -> bytes:
+    """An uploaded statement's bytes. Past the portal's bound on uploaded files (settings.FILE_UPLOAD_MAX_BYTES,
+    smartvillage/uploads.py) none of them were kept: refused, naming the bound and the command, which reads a
+    file from disk up to the parsers' own limit."""
+    limit = min(settings.FILE_UPLOAD_MAX_BYTES, MAX_FILE_BYTES)
+    if file.size > limit:
+        raise StatementFileError(
+            [
+                (
+                    0,
+                    _(
+                        "%(name)s is larger than %(limit)d MB, the most the portal takes as an upload; import it "
+                        "with the command reconcile_statement."
+                    )
+                    % {"name": file.name, "limit": limit // (1024 * 1024)},
+                )
+            ]
+        )
+    return file.read(limit + 1)
+
 
 # An upload not confirmed within this time is dropped (at the next upload of anyone).
 UPLOAD_KEPT = datetime.timedelta(days=1)

@@ -19,7 +19,6 @@ from smartvillage.exports import EXPORT_FORMATS, export_response
 from treasury import selectors, services
 from treasury.forms import ConfirmForm, ResolveForm, ReturnForm, UploadForm
 from treasury.models import OutcomeKind, ResolutionAction
-from treasury.parsers.common import MAX_FILE_BYTES
 
 OPEN_ITEMS_PAGE_SIZE = 50
 
@@ -64,8 +63,7 @@ def upload(request: HttpRequest, pk: int) -> HttpResponse:
             pending, report = services.statement_upload_preview(
                 allocation=allocation,
                 actor=request.user,
-                # One byte more than the parser takes, for it to refuse a larger file.
-                data=file.read(MAX_FILE_BYTES + 1),
+                data=services.upload_read(file=file),
                 file_name=file.name,
                 columns=form.cleaned_data["columns"],
             )

@@ -127,3 +127,14 @@ def test_the_other_api_views_still_refuse_a_multipart_body(province_admin, gener
     response = client.post("/api/v1/allocations/", body, format="multipart")
 
     assert response.status_code == 415, response.json()
+
+
+def test_a_file_over_the_portals_upload_bound_is_refused_naming_the_command(allocation, staff, settings):
+    settings.FILE_UPLOAD_MAX_BYTES = 1024
+    data = b"tanggal,keterangan,referensi_bank,debet,kredit\n" + b"2024-01-05,BIAYA,R1,5000,\n" * 100
+
+    response = upload(staff, allocation, data)
+
+    assert response.status_code == 400
+    assert "reconcile_statement" in " ".join(response.json()["file"])
+    assert not Statement.objects.exists()

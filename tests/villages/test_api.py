@@ -389,7 +389,7 @@ def test_list_query_count_does_not_grow_with_page_size(api_client, province_staf
 def test_api_writes_are_refused(api_client, province_admin, registry):
     api_client.force_authenticate(province_admin)
 
-    assert api_client.post("/api/v1/villages/", {"code": "18.01.01.2999"}).status_code == 405
+    assert api_client.post("/api/v1/villages/", {"code": "18.01.01.2999"}, format="json").status_code == 405
     assert api_client.delete("/api/v1/villages/18.01.01.2001/").status_code == 405
 
 
