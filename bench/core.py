@@ -36,6 +36,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
+from bench.capture import capture_sync
 from grants import selectors as grant_selectors
 from grants import services as grant_services
 from grants.models import Grant
@@ -134,6 +135,7 @@ def _state_generate(actor: User, rng: random.Random) -> dict:
                 village_id=code,
                 submitted_by=actor,
                 submitted_at=submitted,
+                captured_at=submitted,
                 status=ReportStatus.VERIFIED,
                 reviewed_by=actor,
                 reviewed_at=submitted + datetime.timedelta(days=1),
@@ -141,7 +143,9 @@ def _state_generate(actor: User, rng: random.Random) -> dict:
             )
         )
         if rng.random() < 0.02:  # a newer report waiting for verification
-            awaiting.append(ProgressReport(village_id=code, submitted_by=actor, submitted_at=now, **values))
+            awaiting.append(
+                ProgressReport(village_id=code, submitted_by=actor, submitted_at=now, captured_at=now, **values)
+            )
     reports = ProgressReport.objects.bulk_create(reports, batch_size=5000)
     ProgressReport.objects.bulk_create(awaiting, batch_size=5000)
     statuses = []
@@ -515,6 +519,17 @@ def _throughput(token: str, *, seconds: float, workers: int, concurrency: int) -
 # --- the run --------------------------------------------------------------------------------------
 
 
+def _capture_figures(meta: dict) -> dict[str, dict]:
+    """500 queued reports synced from one device (multipart, client_uuid) against the plain JSON post of each."""
+    sync = capture_sync()
+    meta["capture"] = sync
+    return {
+        "capture_sync_500_total_s": _figure(sync["total_s"], "s"),
+        "capture_sync_report_ms": _figure(sync["median_s"] * 1000, "ms", sync["online_median_s"] * 1000),
+        "capture_sync_report_with_photo_ms": _figure(sync["photo_median_s"] * 1000, "ms"),
+    }
+
+
 def run(
     path: Path,
     *,
@@ -607,6 +622,9 @@ def run(
             # Counted now: the captured list is a slice of the log that the next request resets.
             figures[f"{name}_queries"] = _figure(len(queries), "queries")
             figures[f"{name}_ms"] = _figure(_median_ms(lambda u=url: _page(client, u), repeat), "ms")
+
+        # 3f. field capture: a device's queue of 500 reports synced one request at a time (bench/capture.py).
+        figures.update(_capture_figures(meta))
 
     # 3e. throughput of the villages API under bounded concurrent load (gunicorn, loopback).
     if load_seconds > 0:

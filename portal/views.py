@@ -212,7 +212,7 @@ def district(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def village(request: HttpRequest, code: str) -> HttpResponse:
     village = get_object_or_404(rollout_selectors.village_rollout_list(user=request.user), code=code)
-    reports = rollout_selectors.report_list(user=request.user).filter(village=village)
+    reports = rollout_selectors.report_list(user=request.user).filter(village=village).prefetch_related("photos")
     grants = (
         grant_selectors.grant_list(user=request.user)
         .filter(village=village)

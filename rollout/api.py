@@ -1,11 +1,18 @@
 """REST API of the rollout: village statuses, progress reports, adoption snapshots."""
 
+from decimal import Decimal
+
 import django_filters
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -62,12 +69,35 @@ class VillageRolloutSerializer(MissingAsDefaultMixin, serializers.ModelSerialize
         ]
 
 
+class ReportPhotoSerializer(serializers.Serializer):
+    url = serializers.SerializerMethodField(help_text="Served only to users who may read the village (session).")
+    position = serializers.IntegerField()
+    content_type = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField(help_text="SHA-256 of the stored (re-encoded) JPEG")
+
+    def get_url(self, photo) -> str:
+        return reverse("rollout:report-photo", kwargs={"pk": photo.report_id, "position": photo.position})
+
+
 class ReportOutputSerializer(serializers.ModelSerializer):
     village = serializers.CharField(source="village_id")
     village_name = serializers.CharField(source="village.name")
     regency = serializers.CharField(source="village.regency_id")
     submitted_by = serializers.CharField(source="submitted_by.username")
+    submitted_at = serializers.DateTimeField(help_text="When the server received the report.")
+    captured_at = serializers.DateTimeField(
+        help_text="When the officer recorded the report (the device's time): the time the report describes."
+    )
+    late = serializers.BooleanField(
+        help_text="Captured before the village's latest verified report: recorded, and it never changes the status."
+    )
+    latitude = serializers.DecimalField(max_digits=9, decimal_places=6, coerce_to_string=False, allow_null=True)
+    longitude = serializers.DecimalField(max_digits=9, decimal_places=6, coerce_to_string=False, allow_null=True)
     reviewed_by = serializers.CharField(source="reviewed_by.username", default=None, allow_null=True)
+    photos = ReportPhotoSerializer(many=True, read_only=True)
 
     class Meta:
         model = ProgressReport
@@ -81,6 +111,12 @@ class ReportOutputSerializer(serializers.ModelSerializer):
             "evidence_url",
             "submitted_by",
             "submitted_at",
+            "captured_at",
+            "client_uuid",
+            "late",
+            "latitude",
+            "longitude",
+            "photos",
             "is_correction",
             "status",
             "reviewed_by",
@@ -131,7 +167,48 @@ class ReportFieldsInput(serializers.Serializer):
     evidence_url = serializers.URLField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class BulkRowInput(ReportFieldsInput):
+class CaptureTimeField(serializers.DateTimeField):
+    """An ISO 8601 time with its UTC offset (the device's clock and zone): a time without one is ambiguous."""
+
+    default_error_messages = {"offset": _("Give the time with its UTC offset, e.g. 2026-12-01T09:30:00+07:00.")}
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and timezone.is_naive(parsed):
+                self.fail("offset")
+        return super().to_internal_value(value)
+
+
+class CaptureInput(serializers.Serializer):
+    """What a device adds to a report (field capture); every field optional for other systems."""
+
+    client_uuid = serializers.UUIDField(
+        required=False, allow_null=True, help_text="The device's id of the report: a report sent again is stored once."
+    )
+    captured_at = CaptureTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When the officer recorded the report, ISO 8601 with offset (default: now). At most 5 minutes "
+        "ahead of the server's clock, not before 2022.",
+    )
+    latitude = serializers.FloatField(required=False, allow_null=True, min_value=-90, max_value=90)
+    longitude = serializers.FloatField(required=False, allow_null=True, min_value=-180, max_value=180)
+
+
+class ReportCaptureInput(ReportFieldsInput, CaptureInput):
+    photos = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text="Up to 3 JPEG, PNG or WebP images of at most 10 MB each (multipart/form-data only).",
+    )
+
+
+class BulkRowInput(ReportFieldsInput, CaptureInput):
     village = serializers.RegexField(VILLAGE_CODE_RE)
 
 
@@ -155,8 +232,17 @@ class HistoryQuery(serializers.Serializer):
     date_to = serializers.DateField(required=False)
 
 
+def _coordinate(value: float | None) -> Decimal | None:
+    """A coordinate as stored: six decimals (about 0.1 m), whatever precision the device gave."""
+    return None if value is None else round(Decimal(repr(value)), 6)
+
+
 def _report_input(village: Village, data: dict) -> services.ReportInput:
-    return services.ReportInput(village=village, **{k: v for k, v in data.items() if k != "village"})
+    fields = {k: v for k, v in data.items() if k not in ("village", "photos")}
+    for name in ("latitude", "longitude"):
+        if name in fields:
+            fields[name] = _coordinate(fields[name])
+    return services.ReportInput(village=village, **fields)
 
 
 # --- views ----------------------------------------------------------------------------------------
@@ -202,19 +288,36 @@ class RolloutViewSet(ValuesListMixin, mixins.ListModelMixin, mixins.RetrieveMode
         return Response(VillageRolloutSerializer(self.get_queryset().get(pk=village.pk)).data)
 
     @extend_schema(
-        request=ReportFieldsInput, responses={201: ReportOutputSerializer}, parameters=[IDEMPOTENCY_PARAMETER]
+        request={"application/json": ReportCaptureInput, "multipart/form-data": ReportCaptureInput},
+        responses={
+            201: ReportOutputSerializer,
+            200: OpenApiResponse(ReportOutputSerializer, description="The report was sent before: the original."),
+            409: OpenApiResponse(description="The client_uuid names another report; nothing was stored."),
+        },
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
-    @action(detail=True, methods=["post"], filter_backends=[])
+    @action(
+        detail=True,
+        methods=["post"],
+        filter_backends=[],
+        # The one endpoint that takes files (a report's photos): multipart is refused (415) everywhere else.
+        parser_classes=[JSONParser, FormParser, MultiPartParser],
+    )
     def reports(self, request, code=None):
-        """Submit a progress report on a village of the officer's own regency."""
+        """Submit a progress report on a village of the officer's own regency, with up to 3 photos (multipart).
+
+        Sent again with the same `client_uuid` and content, it answers 200 with the original report; with
+        other content, 409. README "Field capture (offline)".
+        """
         village = self.get_object()
 
         def run():
-            data = validated(ReportFieldsInput, request.data)
-            report = services.report_submit(actor=request.user, item=_report_input(village, data))
-            return Response(
-                ReportOutputSerializer(selectors.report_list(user=request.user).get(pk=report.pk)).data, status=201
+            data = validated(ReportCaptureInput, request.data)
+            received = services.report_receive(
+                actor=request.user, item=_report_input(village, data), photos=data["photos"]
             )
+            report = selectors.report_list(user=request.user).prefetch_related("photos").get(pk=received.report.pk)
+            return Response(ReportOutputSerializer(report).data, status=201 if received.created else 200)
 
         return idempotent(request, run)
 
@@ -238,7 +341,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     filterset_class = ReportFilter
 
     def get_queryset(self):
-        return selectors.report_list(user=self.request.user)
+        return selectors.report_list(user=self.request.user).prefetch_related("photos")
 
     def get_permissions(self):
         if self.action in ("verify", "reject"):
@@ -262,7 +365,9 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(ReportOutputSerializer(self.get_queryset().get(pk=report.pk)).data)
 
     @extend_schema(
-        request=BulkInput, responses={201: ReportOutputSerializer(many=True)}, parameters=[IDEMPOTENCY_PARAMETER]
+        request=BulkInput,
+        responses={201: ReportOutputSerializer(many=True), 200: ReportOutputSerializer(many=True)},
+        parameters=[IDEMPOTENCY_PARAMETER],
     )
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def bulk(self, request):
@@ -277,9 +382,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             if missing:
                 raise ApplicationError("Unknown village codes; nothing was submitted.", fields={"reports": missing})
             items = [_report_input(villages[row["village"]], row) for row in data["reports"]]
-            reports = services.reports_submit_bulk(actor=request.user, district=district, items=items)
+            reports, created = services.reports_receive_bulk(actor=request.user, district=district, items=items)
             rows = self.get_queryset().filter(pk__in=[r.pk for r in reports]).order_by("village_id")
-            return Response(ReportOutputSerializer(rows, many=True).data, status=201)
+            # 200 when every row was sent before (the originals, as for one report).
+            return Response(ReportOutputSerializer(rows, many=True).data, status=201 if created else 200)
 
         return idempotent(request, run)
 

@@ -121,7 +121,7 @@ class ProgressReport(RolloutFields, AppendOnlyModel):
     """An officer's statement of a village's progress. Its content never changes; only its review is set, once
     (refused otherwise here and, on PostgreSQL, by triggers)."""
 
-    settable_once = ("status", "reviewed_by", "reviewed_at", "rejection_reason", "superseded")
+    settable_once = ("status", "reviewed_by", "reviewed_at", "rejection_reason", "superseded", "late")
 
     village = models.ForeignKey(
         "villages.Village", on_delete=models.PROTECT, related_name="reports", verbose_name=_("village")
@@ -131,7 +131,16 @@ class ProgressReport(RolloutFields, AppendOnlyModel):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("submitted by")
     )
+    # The server's receive time (the report's arrival, whatever its device recorded).
     submitted_at = models.DateTimeField(_("submitted at"), db_index=True)
+    # The time the officer recorded the report, from the device (offline capture sends it later);
+    # the time the report describes (DESCRIBED_AT). Reports older than this field were set to submitted_at.
+    captured_at = models.DateTimeField(_("captured at"))
+    # The device's id of the report (field capture): the same report sent twice is stored once.
+    client_uuid = models.UUIDField(_("client id"), null=True, blank=True, editable=False)
+    # Where the officer stood, only when the officer chose to share the device's location.
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
     # Province staff corrections are recorded as reports too, verified at once.
     is_correction = models.BooleanField(_("correction by province staff"), default=False)
     status = models.CharField(
@@ -158,10 +167,20 @@ class ProgressReport(RolloutFields, AppendOnlyModel):
         ),
     )
 
+    # Captured before the report then in place (the village's latest verified report): decided when the
+    # report arrives, and again when it is verified (then with `superseded`). A late report is kept and
+    # may be verified, but never changes the village's status.
+    late = models.BooleanField(
+        _("late"),
+        default=False,
+        help_text=_("Captured before the village's latest verified report: recorded, the status stays."),
+    )
+
     # The time a report describes: its state held then. A village's status follows the report
     # describing the latest time (ties: the later submission), never the order of review; each
     # pillar's "since" date is this time's day. One name, so that the time can change in one place.
-    DESCRIBED_AT = "submitted_at"
+    # The device's capture time: a report recorded offline and sent days later describes its day.
+    DESCRIBED_AT = "captured_at"
 
     class Meta:
         verbose_name = _("progress report")
@@ -182,6 +201,12 @@ class ProgressReport(RolloutFields, AppendOnlyModel):
                 condition=Q(superseded=False) | Q(status=ReportStatus.VERIFIED),
                 name="report_superseded_only_if_verified",
             ),
+            models.UniqueConstraint(fields=["client_uuid"], name="report_client_uuid_unique"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                name="report_location_both_or_none",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -201,6 +226,38 @@ class ProgressReport(RolloutFields, AppendOnlyModel):
         if self.superseded:
             return gettext("Verified; a newer report is in place")
         return self.get_status_display()
+
+
+class ReportPhoto(models.Model):
+    """An evidence photo of a report, as stored: re-encoded as JPEG (longest side at most 1600 px), no metadata.
+
+    The file is kept through the "photos" storage (`settings.STORAGES`: the file system, or S3-compatible
+    storage) under a name made of its content's hash, and served only through a view that checks who may
+    read the village (never a public URL).
+    """
+
+    report = models.ForeignKey(ProgressReport, on_delete=models.PROTECT, related_name="photos")
+    position = models.PositiveSmallIntegerField(_("position"))  # 1, 2, 3: the order the officer sent them in
+    file = models.CharField(_("stored file"), max_length=200)  # the name in the "photos" storage
+    content_type = models.CharField(_("content type"), max_length=40)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256 of the stored file"), max_length=64)
+    # What the device sent: a report sent again is the same report when its photos hash the same.
+    source_sha256 = models.CharField(_("SHA-256 of the uploaded file"), max_length=64)
+
+    class Meta:
+        verbose_name = _("report photo")
+        verbose_name_plural = _("report photos")
+        ordering = ["report", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["report", "position"], name="photo_one_per_position"),
+            models.CheckConstraint(condition=Q(position__gte=1, position__lte=3), name="photo_position_1_to_3"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} #{self.position}"
 
 
 class SnapshotLevel(models.TextChoices):

@@ -12,9 +12,10 @@ from functools import reduce
 from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, ExtractYear
 
-from accounts.access import restrict_to_scope, restrict_units_to_scope
+from accounts.access import Capability, has_capability, restrict_to_scope, restrict_units_to_scope
 from accounts.models import User
 from grants.models import Grant, GrantStatus
+<<<<<<< HEAD
 from rollout.models import (
     STATUS_FIELDS,
     AdoptionSnapshot,
@@ -25,6 +26,10 @@ from rollout.models import (
     shown_share,
 )
 from rollout.services import STALE_AFTER_DAYS, adopted
+=======
+from rollout.models import AdoptionSnapshot, DemoDataset, ProgrammeTarget, ProgressReport, ReportPhoto, shown_share
+from rollout.services import adopted
+>>>>>>> i13-server
 from villages.models import Village
 
 # Paid and still with the village: a returned grant is money back, not money without result.
@@ -89,6 +94,16 @@ def report_list(*, user: User) -> QuerySet[ProgressReport]:
         "village", "village__district", "village__regency", "submitted_by", "reviewed_by"
     ).order_by("-submitted_at", "-id")
     return restrict_to_scope(queryset, user, regency_field="village__regency_id")
+
+
+def report_photo(*, user: User, report_id: int, position: int) -> ReportPhoto | None:
+    """A report's photo, if `user` may read the report's village (the access policy's regency scope)."""
+    photos = restrict_to_scope(
+        ReportPhoto.objects.filter(report_id=report_id, position=position),
+        user,
+        regency_field="report__village__regency_id",
+    )
+    return photos.first() if has_capability(user, Capability.READ) else None
 
 
 def _scoped_snapshots(user: User) -> QuerySet[AdoptionSnapshot]:

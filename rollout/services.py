@@ -1,6 +1,9 @@
 """Every write to the rollout state, and the programme's definition of an adopted smart village.
 
-- Officers submit progress reports (one, or a district's bulk: all or nothing).
+- Officers submit progress reports (one, or a district's bulk: all or nothing). A report recorded on a
+  device (field capture, offline) carries the device's id for it (`client_uuid`): sent again, it is stored
+  once (`report_receive`); and the time it was recorded (`captured_at`), which orders it among the
+  village's reports. One captured before the village's latest verified report is `late`.
 - Province staff verify or reject them, never their own; only a verified report changes a village's
   status, and only if it describes a later time than the report in place (`ProgressReport.DESCRIBED_AT`).
 - Province staff may correct a status directly: recorded as a verified correction report.
@@ -11,13 +14,15 @@ from __future__ import annotations
 
 import datetime
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from http import HTTPStatus
 
 from celery import current_app
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Count, F, Max, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,16 +31,19 @@ from accounts.access import Capability, has_capability, regency_scope
 from accounts.models import AuditAction, User
 from accounts.services import audit_record, changed_fields, field_values
 from rollout.models import (
+    STATUS_FIELDS,
     AdoptionSnapshot,
     Blocker,
     PillarStatus,
     ProgrammeTarget,
     ProgressReport,
     RecomputeRequest,
+    ReportPhoto,
     ReportStatus,
     SnapshotLevel,
     VillageStatus,
 )
+from rollout.photos import CONTENT_TYPE, MAX_PHOTOS, PhotoRefused, photos_prepare, photos_store, upload_sha256
 from smartvillage.errors import ApplicationError, TransitionRefused
 from villages.models import DESA_KINDS, District, Village
 
@@ -76,6 +84,34 @@ class ReportInput:
     blocker_note: str = ""
     note: str = ""
     evidence_url: str = ""
+    # Field capture: the device's id of the report, when it recorded it, and where (if the officer shared it).
+    client_uuid: uuid.UUID | None = None
+    captured_at: datetime.datetime | None = None
+    latitude: Decimal | None = None
+    longitude: Decimal | None = None
+
+
+# A device's clock may run this far ahead of the server's; a capture time further ahead is refused.
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+# No report of the programme was recorded before this day (local time): an earlier capture time is a wrong clock.
+EARLIEST_CAPTURE = datetime.date(2022, 1, 1)
+
+# What a report sent again must repeat to be the same report (with its village, author and photos).
+CAPTURED_CONTENT = (*STATUS_FIELDS, "note", "evidence_url", "latitude", "longitude")
+
+
+class ReportConflict(ApplicationError):
+    """A client_uuid already names another report (409): a device sent two different reports under one id."""
+
+    http_status = HTTPStatus.CONFLICT
+
+
+@dataclass(frozen=True)
+class Received:
+    """A report as `report_receive` left it: new (`created`), or the original a repeated send named."""
+
+    report: ProgressReport
+    created: bool
 
 
 def _check_scope(user: User, village: Village) -> None:
@@ -89,6 +125,13 @@ def _check_scope(user: User, village: Village) -> None:
 
 def _check_content(item: ReportInput) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
+    if item.captured_at is not None:
+        if item.captured_at > timezone.now() + CLOCK_SKEW:
+            errors["captured_at"] = [_("The capture time is in the future: check the device's clock.")]
+        elif timezone.localdate(item.captured_at) < EARLIEST_CAPTURE:
+            errors["captured_at"] = [_("The capture time is before 2022: check the device's clock.")]
+    if (item.latitude is None) != (item.longitude is None):
+        errors["latitude" if item.latitude is None else "longitude"] = [_("Give both coordinates, or neither.")]
     if not item.village.is_active:
         errors["village"] = [_("This village is no longer in the official list.")]
     if item.blocker_note and not item.blocker:
@@ -112,26 +155,121 @@ def _new_report(item: ReportInput, actor: User, now: datetime.datetime, **extra)
         evidence_url=item.evidence_url,
         submitted_by=actor,
         submitted_at=now,
+        captured_at=item.captured_at or now,
+        client_uuid=item.client_uuid,
+        latitude=item.latitude,
+        longitude=item.longitude,
         **extra,
     )
 
 
-@transaction.atomic
 def report_submit(*, actor: User, item: ReportInput) -> ProgressReport:
     """An officer's report on one village of the own regency, awaiting verification."""
+    return report_receive(actor=actor, item=item).report
+
+
+def report_receive(*, actor: User, item: ReportInput, photos: Sequence = ()) -> Received:
+    """A report from an officer's device, with its photos (uploaded files, at most 3): stored once per client_uuid.
+
+    The same client_uuid sent again with the same content (the report's fields, its capture time when sent,
+    and its photos' bytes) returns the original report, `created` False; with other content it is refused
+    (ReportConflict, 409). Concurrent sends of one report create one: the database's unique constraint on
+    client_uuid decides, and the loser returns the winner's report.
+
+    Photos are checked and re-encoded (rollout.photos) before anything is written, and their files are
+    written before the report's transaction: a refused photo writes nothing, a failed transaction leaves
+    no report without its photos.
+    """
     _check_scope(actor, item.village)
     errors = _check_content(item)
+    if len(photos) > MAX_PHOTOS:
+        errors["photos"] = [_("At most %(count)d photos per report.") % {"count": MAX_PHOTOS}]
     if errors:
         raise ApplicationError(_("The report is not valid."), fields=errors)
-    report = _new_report(item, actor, timezone.now())
-    report.save()
-    return report
+    if item.client_uuid is not None:
+        original = _original(item.client_uuid)
+        if original is not None:
+            return Received(_same_report(original, item, actor, [upload_sha256(photo) for photo in photos]), False)
+    try:
+        prepared = photos_prepare(photos)
+    except PhotoRefused as refused:
+        raise ApplicationError(_("The report is not valid."), fields={"photos": [str(refused)]}) from None
+    photos_store(prepared)
+    with transaction.atomic():
+        report = _new_report(item, actor, timezone.now())
+        status = VillageStatus.objects.filter(village=item.village).select_related("last_report").first()
+        report.late = status is not None and _superseded(status, report)
+        try:
+            with transaction.atomic():
+                report.save()
+        except IntegrityError:
+            # Another send of the same report committed first (its INSERT held ours until then).
+            original = _original(item.client_uuid) if item.client_uuid is not None else None
+            if original is None:
+                raise
+            return Received(_same_report(original, item, actor, [photo.source_sha256 for photo in prepared]), False)
+        ReportPhoto.objects.bulk_create(
+            ReportPhoto(
+                report=report,
+                position=position,
+                file=photo.name,
+                content_type=CONTENT_TYPE,
+                width=photo.width,
+                height=photo.height,
+                size=len(photo.content),
+                sha256=photo.sha256,
+                source_sha256=photo.source_sha256,
+            )
+            for position, photo in enumerate(prepared, start=1)
+        )
+    return Received(report, True)
+
+
+def _original(client_uuid: uuid.UUID) -> ProgressReport | None:
+    return ProgressReport.objects.filter(client_uuid=client_uuid).prefetch_related("photos").first()
+
+
+def _differences(original: ProgressReport, item: ReportInput, actor: User, photo_hashes: Sequence[str]) -> list[str]:
+    """The fields in which `item` (sent again under the original's client_uuid) is not the original report."""
+    candidate = _new_report(item, actor, original.captured_at)
+    differs = [name for name in CAPTURED_CONTENT if getattr(candidate, name) != getattr(original, name)]
+    if original.village_id != item.village.pk:
+        differs.append("village")
+    if original.submitted_by_id != actor.pk:
+        differs.append("submitted_by")
+    # A repeat that leaves the capture time out (an API client) repeats whatever the original recorded.
+    if item.captured_at is not None and item.captured_at != original.captured_at:
+        differs.append("captured_at")
+    if [photo.source_sha256 for photo in original.photos.all()] != list(photo_hashes):
+        differs.append("photos")
+    return differs
+
+
+def _same_report(original: ProgressReport, item: ReportInput, actor: User, photo_hashes: Sequence[str]):
+    """The original report, if `item` repeats it; ReportConflict naming the differing fields otherwise."""
+    differs = _differences(original, item, actor, photo_hashes)
+    if differs:
+        raise ReportConflict(
+            _("This client_uuid was already used for a different report; nothing was stored."),
+            fields={"client_uuid": [_("Already used for another report.")], "differs": differs},
+        )
+    return original
+
+
+def reports_submit_bulk(*, actor: User, district: District, items: Sequence[ReportInput]) -> list[ProgressReport]:
+    """Reports for many villages of one district: all or nothing (see `reports_receive_bulk`)."""
+    return reports_receive_bulk(actor=actor, district=district, items=items)[0]
 
 
 @transaction.atomic
-def reports_submit_bulk(*, actor: User, district: District, items: Sequence[ReportInput]) -> list[ProgressReport]:
-    """Reports for many villages of one district: all or nothing.
+def reports_receive_bulk(
+    *, actor: User, district: District, items: Sequence[ReportInput]
+) -> tuple[list[ProgressReport], int]:
+    """Reports for many villages of one district: all or nothing. Returns the rows' reports, in the rows'
+    order, and how many of them are new.
 
+    A row with a client_uuid sent before (the same content) gives the original report; a row reusing one
+    for other content refuses the whole bulk (ReportConflict, 409), as does any invalid row (400).
     Errors come as fields["reports"][row index (0-based, as a string)][field] = messages,
     the same shape DRF gives for invalid rows of the request body.
     """
@@ -139,6 +277,7 @@ def reports_submit_bulk(*, actor: User, district: District, items: Sequence[Repo
         raise ApplicationError(_("No rows to submit."), fields={"reports": [_("Add at least one village.")]})
     row_errors: dict[str, dict[str, list[str]]] = {}
     seen: set[str] = set()
+    uuids_seen: set[uuid.UUID] = set()
     for row, item in enumerate(items):
         errors = _check_content(item)
         if item.village.district_id != district.code:
@@ -152,6 +291,10 @@ def reports_submit_bulk(*, actor: User, district: District, items: Sequence[Repo
             _check_scope(actor, item.village)
         except ApplicationError as error:
             errors.setdefault("village", []).extend(error.fields["village"])
+        if item.client_uuid is not None:
+            if item.client_uuid in uuids_seen:
+                errors.setdefault("client_uuid", []).append(_("This client_uuid appears twice."))
+            uuids_seen.add(item.client_uuid)
         if errors:
             row_errors[str(row)] = errors
     if row_errors:
@@ -159,8 +302,51 @@ def reports_submit_bulk(*, actor: User, district: District, items: Sequence[Repo
             _("%(count)d row(s) are not valid; nothing was submitted.") % {"count": len(row_errors)},
             fields={"reports": row_errors},
         )
+    # Twice at most: a concurrent send of some of the same rows that commits first is found the second time.
+    for attempt in range(2):
+        try:
+            return _bulk_insert(actor, items)
+        except IntegrityError:
+            if attempt or not uuids_seen:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _bulk_insert(actor: User, items: Sequence[ReportInput]) -> tuple[list[ProgressReport], int]:
+    """The rows of a valid bulk: the originals of rows sent before (by client_uuid), the others inserted."""
+    uuids = [item.client_uuid for item in items if item.client_uuid is not None]
+    originals = {
+        report.client_uuid: report
+        for report in ProgressReport.objects.filter(client_uuid__in=uuids).prefetch_related("photos")
+    }
+    conflicts = {}
+    for row, item in enumerate(items):
+        original = originals.get(item.client_uuid)
+        if original is not None and (differs := _differences(original, item, actor, [])):
+            conflicts[str(row)] = {"client_uuid": [_("Already used for another report.")], "differs": differs}
+    if conflicts:
+        raise ReportConflict(
+            _("%(count)d row(s) reuse a client_uuid of another report; nothing was submitted.")
+            % {"count": len(conflicts)},
+            fields={"reports": conflicts},
+        )
     now = timezone.now()
-    return ProgressReport.objects.bulk_create(_new_report(item, actor, now) for item in items)
+    new = [(row, _new_report(item, actor, now)) for row, item in enumerate(items) if item.client_uuid not in originals]
+    statuses = {
+        status.village_id: status
+        for status in VillageStatus.objects.filter(village__in=[report.village for _row, report in new]).select_related(
+            "last_report"
+        )
+    }
+    for _row, report in new:
+        status = statuses.get(report.village_id)
+        report.late = status is not None and _superseded(status, report)
+    with transaction.atomic():
+        created = ProgressReport.objects.bulk_create(report for _row, report in new)
+    reports = [originals.get(item.client_uuid) for item in items]
+    for (row, _report), report in zip(new, created, strict=True):
+        reports[row] = report
+    return reports, len(created)
 
 
 def _lock_status(village_id: str) -> VillageStatus:
@@ -205,7 +391,13 @@ def _decide(
     now = timezone.now()
     # Guarded update: only an awaiting report is decided, once, whoever clicks first.
     decided = ProgressReport.objects.filter(pk=report.pk, status=ReportStatus.AWAITING).update(
-        status=to_status, reviewed_by=actor, reviewed_at=now, rejection_reason=reason, superseded=superseded
+        status=to_status,
+        reviewed_by=actor,
+        reviewed_at=now,
+        rejection_reason=reason,
+        superseded=superseded,
+        # Late: captured before the report in place when it arrived, or found so now (a newer one verified since).
+        late=report.late or superseded,
     )
     if not decided:
         raise TransitionRefused(_("This report was already verified or rejected."))
@@ -249,7 +441,7 @@ def status_correct(*, actor: User, item: ReportInput) -> ProgressReport:
     report = _new_report(
         item, actor, now, is_correction=True, status=ReportStatus.VERIFIED, reviewed_by=actor, reviewed_at=now
     )
-    report.superseded = _superseded(status, report)
+    report.superseded = report.late = _superseded(status, report)
     report.save()
     if not report.superseded:
         _apply(report, status, timezone.localdate())

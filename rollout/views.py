@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
@@ -12,6 +12,7 @@ from accounts.access import Capability, has_capability, require_capability
 from rollout import selectors, services
 from rollout.forms import BulkFormSet, RejectForm, ReportForm
 from rollout.models import STATUS_FIELDS, ReportStatus
+from rollout.photos import photo_storage
 from smartvillage.errors import ApplicationError
 from villages.selectors import district_list
 
@@ -118,7 +119,7 @@ def district_bulk(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def report_list(request: HttpRequest) -> HttpResponse:
-    reports = selectors.report_list(user=request.user)
+    reports = selectors.report_list(user=request.user).prefetch_related("photos")
     status = request.GET.get("status", ReportStatus.AWAITING)
     if status in ReportStatus.values:
         reports = reports.filter(status=status)
@@ -161,3 +162,23 @@ def report_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     else:
         messages.error(request, error)
     return redirect("rollout:reports")
+
+
+@login_required
+@require_safe
+def report_photo(request: HttpRequest, pk: int, position: int) -> HttpResponse:
+    """A report's photo, to those who may read its village (404 to anyone else: nothing is learnt of it).
+
+    Never cached by a browser or a proxy; the file's name in the storage is never shown.
+    """
+    photo = selectors.report_photo(user=request.user, report_id=pk, position=position)
+    if photo is None:
+        raise Http404
+    try:
+        file = photo_storage().open(photo.file, "rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(file, content_type=photo.content_type)
+    response["Content-Disposition"] = f'inline; filename="laporan-{photo.report_id}-{photo.position}.jpg"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -203,8 +203,42 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Report photos (field capture): the local file system in the embedded mode, S3-compatible storage (django-storages)
+# when PHOTO_STORAGE_BUCKET is set. Never served from a public URL: only through the portal's scope-checked view.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+PHOTO_STORAGE_BUCKET = env.str("PHOTO_STORAGE_BUCKET", default="")
+if PHOTO_STORAGE_BUCKET:
+    PHOTO_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": PHOTO_STORAGE_BUCKET,
+            "endpoint_url": env.str("PHOTO_STORAGE_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("PHOTO_STORAGE_REGION", default="") or None,
+            "access_key": env.str("PHOTO_STORAGE_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("PHOTO_STORAGE_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("PHOTO_STORAGE_PREFIX", default="report-photos"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            # Names are content hashes: the same name is the same bytes.
+            "file_overwrite": True,
+        },
+    }
+else:
+    PHOTO_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {
+            "location": MEDIA_ROOT / "report-photos",
+            "base_url": None,
+            "allow_overwrite": True,
+            "file_permissions_mode": 0o640,
+            "directory_permissions_mode": 0o750,
+        },
+    }
+# The largest photo the API takes (bytes, each), and the most per report.
+PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "photos": PHOTO_STORAGE,
     "staticfiles": {
         # The manifest storage needs collectstatic, which production runs and
         # the embedded mode and the tests do not.

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import Role
@@ -114,3 +115,13 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def photo_storage(tmp_path_factory):
+    """Report photos go to a directory of the test session, never to the checkout's media/ folder."""
+    location = tmp_path_factory.mktemp("report-photos")
+    storages = {**settings.STORAGES, "photos": {**settings.STORAGES["photos"]}}
+    storages["photos"]["OPTIONS"] = {**storages["photos"].get("OPTIONS", {}), "location": location}
+    with override_settings(STORAGES=storages):
+        yield location

@@ -31,6 +31,9 @@ EXPECTED_FIGURES = {
     "dashboard_regency_queries",
     "api_villages_load_rps",
     "api_villages_load_p95_ms",
+    "capture_sync_500_total_s",
+    "capture_sync_report_ms",
+    "capture_sync_report_with_photo_ms",
 }
 
 

@@ -53,6 +53,7 @@ def edge_cases(registry, ro_clock):
             village=village,
             submitted_by=officer,
             submitted_at=ro_clock(),
+            captured_at=ro_clock(),
             status=state,
             rejection_reason=reason,
             **decided,

@@ -10,13 +10,16 @@ plain substring in the response.
 """
 
 import datetime
+import io
 from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client, override_settings
 from django.utils import timezone
+from PIL import Image
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
@@ -71,6 +74,12 @@ def _report(village: Village, *, pillar1: str, blocker: str = "") -> rollout_ser
         signal_sufficient=blocker != Blocker.NO_SIGNAL,
         blocker=blocker,
     )
+
+
+def _photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (20, 120, 60)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def _grant(allocation, village: Village, state: str, actor, serial: int):
@@ -176,7 +185,12 @@ def build_world() -> World:
         rollout_services.report_verify(report=blocked, actor=staff)
         rejected = submit(by_state["approved"], PillarStatus.LIVE)
         rollout_services.report_reject(report=rejected, actor=staff, reason="Bukti tidak lengkap")
-        awaiting = submit(by_state["planned"], PillarStatus.LIVE)
+        # With an evidence photo (field capture), which only those who may read the village are served.
+        awaiting = rollout_services.report_receive(
+            actor=officer,
+            item=_report(by_state["planned"], pillar1=PillarStatus.LIVE),
+            photos=[SimpleUploadedFile("bukti.jpg", _photo(), content_type="image/jpeg")],
+        ).report
         reports[side] = {
             ReportStatus.VERIFIED: verified.pk,
             ReportStatus.REJECTED: rejected.pk,

@@ -332,6 +332,13 @@ TABLE: dict[str, Route] = {
         # --- rollout pages ---
         page("rollout:reports", plain(), get=READ_ANY, lists=True),
         page("rollout:report-decide", _decide_variants(), get=POST_ONLY, post=PAGE_VERIFY),
+        # A report's photo: to whoever may read the village (an officer of another regency: 404).
+        page(
+            "rollout:report-photo",
+            per_regency(lambda w, s: {"pk": w.reports[s][ReportStatus.AWAITING], "position": 1}),
+            get=READ,
+            post=POST_ONLY,
+        ),
         page(
             "rollout:report-new",
             per_regency(lambda w, s: {"code": w.villages[s]}, body=lambda w, s: REPORT_FORM),

@@ -172,6 +172,9 @@ REPORT = "rollout_progressreport"
         pytest.param("decided", "status = 'rejected', rejection_reason = 'berubah pikiran'", id="a-second-review"),
         pytest.param("decided", "reviewed_by_id = {reviewer}", id="another-reviewer"),
         pytest.param("decided", "superseded = true", id="outcome-after-the-review"),
+        pytest.param("decided", "late = true", id="late-after-the-review"),
+        pytest.param("awaiting", "captured_at = now()", id="capture-time"),
+        pytest.param("awaiting", "client_uuid = gen_random_uuid()", id="client-id"),
         pytest.param("decided", "blocker_note = 'diubah'", id="content-of-a-decided-report"),
     ],
 )
@@ -233,7 +236,14 @@ def test_python_refuses_a_bulk_update_of_anything_but_the_review(rows, model):
 
 
 def test_only_a_reports_review_is_settable_once():
-    assert ProgressReport.settable_once == ("status", "reviewed_by", "reviewed_at", "rejection_reason", "superseded")
+    assert ProgressReport.settable_once == (
+        "status",
+        "reviewed_by",
+        "reviewed_at",
+        "rejection_reason",
+        "superseded",
+        "late",
+    )
     assert all(model.settable_once == () for model in MODELS if model is not ProgressReport)
     assert issubclass(ProgressReport, AppendOnlyModel)
 
