@@ -15,21 +15,17 @@ from django.db.models.functions import Coalesce, ExtractYear
 from accounts.access import Capability, has_capability, restrict_to_scope, restrict_units_to_scope
 from accounts.models import User
 from grants.models import Grant, GrantStatus
-<<<<<<< HEAD
 from rollout.models import (
     STATUS_FIELDS,
     AdoptionSnapshot,
     DemoDataset,
     ProgrammeTarget,
     ProgressReport,
+    ReportPhoto,
     ReportStatus,
     shown_share,
 )
 from rollout.services import STALE_AFTER_DAYS, adopted
-=======
-from rollout.models import AdoptionSnapshot, DemoDataset, ProgrammeTarget, ProgressReport, ReportPhoto, shown_share
-from rollout.services import adopted
->>>>>>> i13-server
 from villages.models import Village
 
 # Paid and still with the village: a returned grant is money back, not money without result.
