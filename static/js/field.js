@@ -132,6 +132,10 @@
 
   async function flush() {
     const result = await queue.flush({ user, csrfToken: csrfToken() });
+    await render();
+    // How many flushes this page has finished: people see the count, tests wait for this.
+    const root = document.documentElement;
+    root.dataset.queueFlushed = String(Number(root.dataset.queueFlushed || 0) + 1);
     const text = labels();
     if (result.login) status(text.relogin);
     else if (result.kept) status(text.offline);
