@@ -269,3 +269,47 @@ def test_the_grid_marks_an_edited_row_and_counts_the_rows_to_send(portal, field,
     select = page.locator("select[name='form-0-pillar1']")
     assert select.evaluate("element => element.scrollWidth <= element.clientWidth + 1")
     page.screenshot(path=artifacts / "field-grid.png", full_page=True)
+
+
+NAVBAR_ONE_LINE = """() => {
+    const nav = document.querySelector("nav.navbar");
+    const select = nav.querySelector("select[name=language]");
+    const brand = nav.querySelector(".navbar-brand");
+    return {
+        height: nav.getBoundingClientRect().height,
+        brandHeight: brand.getBoundingClientRect().height,
+        languageCut: select.offsetParent !== null && select.scrollWidth > select.clientWidth + 1,
+        menuTop: [...nav.querySelectorAll(".navbar-nav > .nav-item")].filter((item) => item.offsetParent)
+            .map((item) => Math.round(item.getBoundingClientRect().top)),
+    };
+}"""
+
+
+@pytest.mark.parametrize("username", ["admin", "staf", OFFICER])
+def test_the_menu_fits_one_line_at_1366_px_and_a_phone(lampung, browsing, username):
+    desktop = browsing.new_page(viewport={"width": 1366, "height": 900})
+    log_in_live(desktop, username)
+    for language in ("id", "en"):
+        desktop.select_option("nav select[name=language]", language)
+        desktop.wait_for_load_state()
+        layout = desktop.evaluate(NAVBAR_ONE_LINE)
+        assert len(set(layout["menuTop"])) == 1, (language, layout)  # no wrapped menu
+        assert layout["height"] < 70, (language, layout)
+        assert not layout["languageCut"], (language, layout)
+
+    phone = browsing.new_page(viewport=PHONE)
+    log_in_live(phone, username)
+    layout = phone.evaluate(NAVBAR_ONE_LINE)
+    assert layout["height"] < 70, layout  # brand, the waiting count and the menu button on one line
+    phone.click("nav .navbar-toggler")
+    expect(phone.locator("nav select[name=language]")).to_be_visible()
+    assert not phone.evaluate(NAVBAR_ONE_LINE)["languageCut"]
+
+
+def log_in_live(page: Page, username: str) -> None:
+    page.goto("/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    with page.expect_navigation():
+        page.click("form:has(input[name=password]) button[type=submit]")
+    assert "/login/" not in page.url
