@@ -149,6 +149,7 @@
     for (const report of sent) {
       if (confirmation?.dataset.uuid === report.uuid) {
         confirmation.textContent = format(labels().sent, { village: report.village });
+        confirmation.dataset.sent = "true";
       }
     }
   });
@@ -307,6 +308,7 @@
           csrf: csrfToken(),
         });
         confirmation.dataset.uuid = uuid;
+        delete confirmation.dataset.sent;
         confirmation.textContent = format(labels().saved, { village: villageName });
         confirmation.hidden = false;
         // The next report from this page is another report: a new UUID, no photos, no free text.
