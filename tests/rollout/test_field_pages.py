@@ -148,3 +148,5 @@ def test_the_grid_says_how_many_rows_will_be_sent(client, officer_a, registry):
     html = client.get(f"/rollout/districts/{registry.district_a1.code}/bulk/").content.decode()
 
     assert re.search(r'data-bulk-count="0"[^>]*>0 [^<]+<', html)
+    # The page's script writes the count in the reader's language (Indonesian by default).
+    assert 'data-template="%(count)s baris akan dikirim."' in html
