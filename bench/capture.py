@@ -4,8 +4,9 @@ One device sends its queued reports one HTTP request at a time, oldest first, as
 does: each as multipart form data with its client_uuid and capture time, through the whole stack (Django's
 test client: every middleware, the input guard's parse of the multipart body, token authentication, the
 idempotency check, the late check, the insert). The floor is the plain online post of the same report as
-JSON (no client_uuid, no capture time). A last set sends reports with one 1600 px photo each (Pillow checks
-and re-encodes it: the cost of evidence photos).
+JSON (no client_uuid, no capture time), sent right after each queued one (alternated, so that the load of
+the machine weighs on both alike). A last set sends reports with one 1600 px photo each (Pillow checks and
+re-encodes it: the cost of evidence photos).
 """
 
 from __future__ import annotations
@@ -97,10 +98,12 @@ def _capture_sync(*, reports: int, photo_reports: int) -> dict:
     _post(client, queue[0][0], token, _report("not_started"), multipart=False)
     _post(client, queue[0][0], token, {**_report("not_started"), "client_uuid": str(uuid.uuid4())}, multipart=True)
 
-    start = time.perf_counter()
-    synced = [_post(client, url, token, body, multipart=True) for url, body in queue]
-    total = time.perf_counter() - start
-    online = [_post(client, url, token, _report("in_progress"), multipart=False) for url, _body in queue]
+    # Alternated, one queued report then its plain post, so that a change of load on the machine weighs on both.
+    synced, online = [], []
+    for url, body in queue:
+        synced.append(_post(client, url, token, body, multipart=True))
+        online.append(_post(client, url, token, _report("in_progress"), multipart=False))
+    total = sum(synced)  # the sync's own time: the queue's requests, one after the other
 
     photo = _photo()
     with_photo = []

@@ -228,8 +228,9 @@ class ProgressReport(RolloutFields, AppendOnlyModel):
         return self.get_status_display()
 
 
-class ReportPhoto(models.Model):
+class ReportPhoto(AppendOnlyModel):
     """An evidence photo of a report, as stored: re-encoded as JPEG (longest side at most 1600 px), no metadata.
+    Part of the report's record: written with it, never changed or deleted.
 
     The file is kept through the "photos" storage (`settings.STORAGES`: the file system, or S3-compatible
     storage) under a name made of its content's hash, and served only through a view that checks who may

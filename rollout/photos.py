@@ -69,12 +69,16 @@ def upload_sha256(upload) -> str:
     return digest.hexdigest()
 
 
+def photo_refusal(upload) -> str:
+    """Why a file over the size limit is refused (its content was not kept: smartvillage/uploads.py)."""
+    message = _("%(name)s is too large (at most %(mb)d MB).")
+    return message % {"name": upload.name, "mb": settings.PHOTO_MAX_UPLOAD_BYTES // 2**20}
+
+
 def photo_prepare(upload) -> PreparedPhoto:
     """Check one uploaded file (a Django UploadedFile) and re-encode it; PhotoRefused if it is no photo."""
-    limit = settings.PHOTO_MAX_UPLOAD_BYTES
-    if upload.size > limit:
-        message = _("%(name)s is too large (at most %(mb)d MB).")
-        raise PhotoRefused(message % {"name": upload.name, "mb": limit // 2**20})
+    if upload.size > settings.PHOTO_MAX_UPLOAD_BYTES:
+        raise PhotoRefused(photo_refusal(upload))
     if upload.size == 0:
         raise PhotoRefused(_("%(name)s is empty.") % {"name": upload.name})
     source_sha256 = upload_sha256(upload)

@@ -43,7 +43,15 @@ from rollout.models import (
     SnapshotLevel,
     VillageStatus,
 )
-from rollout.photos import CONTENT_TYPE, MAX_PHOTOS, PhotoRefused, photos_prepare, photos_store, upload_sha256
+from rollout.photos import (
+    CONTENT_TYPE,
+    MAX_PHOTOS,
+    PhotoRefused,
+    photo_refusal,
+    photos_prepare,
+    photos_store,
+    upload_sha256,
+)
 from smartvillage.errors import ApplicationError, TransitionRefused
 from villages.models import DESA_KINDS, District, Village
 
@@ -184,6 +192,8 @@ def report_receive(*, actor: User, item: ReportInput, photos: Sequence = ()) -> 
     errors = _check_content(item)
     if len(photos) > MAX_PHOTOS:
         errors["photos"] = [_("At most %(count)d photos per report.") % {"count": MAX_PHOTOS}]
+    elif refused := [photo for photo in photos if photo.size > settings.PHOTO_MAX_UPLOAD_BYTES]:
+        errors["photos"] = [photo_refusal(refused[0])]
     if errors:
         raise ApplicationError(_("The report is not valid."), fields=errors)
     if item.client_uuid is not None:

@@ -234,8 +234,15 @@ else:
             "directory_permissions_mode": 0o750,
         },
     }
-# The largest photo the API takes (bytes, each), and the most per report.
+# The largest photo the API takes (bytes, each). No uploaded file larger than it is stored, even for the moment
+# of a request (smartvillage/uploads.py).
 PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+FILE_UPLOAD_MAX_BYTES = PHOTO_MAX_UPLOAD_BYTES
+FILE_UPLOAD_HANDLERS = [
+    "smartvillage.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "photos": PHOTO_STORAGE,

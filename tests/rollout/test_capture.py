@@ -185,24 +185,20 @@ def test_a_report_without_client_uuid_is_created_each_time(api_client, officer, 
 
 
 @pytest.mark.parametrize(
-    ("captured_at", "field_message"),
+    "captured_at",
     [
-        (lambda: (timezone.now() + datetime.timedelta(minutes=6)).isoformat(), "future"),
-        (lambda: "2021-12-31T23:59:00+07:00", "2022"),
-        (lambda: "2024-05-01T10:00:00", "offset"),
-        (lambda: "kemarin", None),
+        lambda: (timezone.now() + datetime.timedelta(minutes=6)).isoformat(),
+        lambda: "2021-12-31T23:59:00+07:00",
+        lambda: "2024-05-01T10:00:00",
+        lambda: "kemarin",
     ],
     ids=["6-minutes-ahead", "before-2022", "no-offset", "not-a-time"],
 )
-def test_a_capture_time_in_the_future_before_2022_or_without_offset_is_refused(
-    api_client, officer, village, captured_at, field_message
-):
+def test_a_capture_time_ahead_before_2022_or_without_offset_is_refused(api_client, officer, village, captured_at):
     response = api_client.post(_url(village), _body(captured_at=captured_at()), format="json")
 
     assert response.status_code == 400, response.content
     assert response.json()["captured_at"]
-    if field_message:
-        assert field_message in " ".join(response.json()["captured_at"]).lower() or field_message == "future"
     assert not ProgressReport.objects.exists()
 
 

@@ -1,16 +1,20 @@
 """Exactly once against PostgreSQL: concurrent sends of one report, and a response lost after the commit."""
 
+import dataclasses
 import json
 import socket
+import threading
 import time
 import uuid
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from django.db import transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from rollout import services
 from rollout.models import ProgressReport, ReportPhoto
 from tests.grants.test_concurrency import run_together
 from tests.rollout.test_capture import _upload, jpeg
@@ -122,3 +126,38 @@ def test_a_report_whose_answer_was_lost_after_the_commit_is_stored_once_when_sen
     assert retry.status_code == 200, retry.text
     assert retry.json()["id"] == stored.pk
     assert ProgressReport.objects.filter(client_uuid=body["client_uuid"]).count() == 1
+
+
+@pytest.mark.parametrize("note", ["Sama", "Berbeda"], ids=["same-content", "other-content"])
+def test_a_send_meeting_an_uncommitted_one_waits_for_it_then_returns_it_or_409(officer_a, village, note):
+    fields = {k: v for k, v in _body().items() if k not in ("client_uuid", "captured_at")}
+    item = services.ReportInput(village=village, client_uuid=uuid.uuid4(), **{**fields, "note": "Sama"})
+    inserted, release = threading.Event(), threading.Event()
+
+    def first():
+        with transaction.atomic():
+            received = services.report_receive(actor=officer_a, item=item)
+            inserted.set()
+            release.wait(10)  # inserted, not committed yet
+        return received
+
+    def second():
+        assert inserted.wait(10)
+        threading.Timer(0.5, release.set).start()
+        start = time.monotonic()
+        try:
+            # Its check finds no committed report; its INSERT then waits on the unique index for the first.
+            return services.report_receive(actor=officer_a, item=dataclasses.replace(item, note=note))
+        finally:
+            assert time.monotonic() - start >= 0.4
+
+    results, errors = run_together([first, second])
+
+    stored = ProgressReport.objects.get(client_uuid=item.client_uuid)
+    if note == "Sama":
+        assert errors == []
+        assert sorted((r.report.pk, r.created) for r in results) == [(stored.pk, False), (stored.pk, True)]
+    else:
+        assert [type(error) for error in errors] == [services.ReportConflict]
+        assert errors[0].fields["differs"] == ["note"]
+        assert [(r.report.pk, r.created) for r in results] == [(stored.pk, True)]

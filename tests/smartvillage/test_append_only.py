@@ -5,19 +5,22 @@ The README and SECURITY.md must name exactly those tables, and the raw SQL below
 portal's own database user (the one of DATABASE_URL), the way any other client of the database would.
 """
 
+import io
 import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from PIL import Image
 
 from accounts.models import AuditEntry, Role
 from grants import services as grant_services
 from grants.models import GrantEvent
 from rollout import services as rollout_services
-from rollout.models import PillarStatus, ProgressReport, ReportStatus, Signal
+from rollout.models import PillarStatus, ProgressReport, ReportPhoto, ReportStatus, Signal
 from smartvillage.db import AppendOnlyModel, append_only_models, append_only_tables
 from tests.factories import UserFactory
 from villages.models import Province, Village
@@ -79,10 +82,24 @@ def rows(registry, province_admin, province_staff, officer_a) -> dict[str, dict[
 
     decided = rollout_services.report_verify(report=report(village), actor=province_staff)
     awaiting = report(other)
+    photo = io.BytesIO()
+    Image.new("RGB", (40, 30), "green").save(photo, "JPEG")
+    item = rollout_services.ReportInput(
+        village=other,
+        pillar1=PillarStatus.LIVE,
+        pillar2=PillarStatus.LIVE,
+        pillar3=PillarStatus.LIVE,
+        signal=Signal.G4,
+        signal_sufficient=True,
+    )
+    photographed = rollout_services.report_receive(
+        actor=officer_a, item=item, photos=[SimpleUploadedFile("bukti.jpg", photo.getvalue(), "image/jpeg")]
+    ).report
     return {
         "grants_grantevent": {"any": GrantEvent.objects.latest("pk").pk},
         "accounts_auditentry": {"any": AuditEntry.objects.latest("pk").pk},
         "rollout_progressreport": {"any": decided.pk, "awaiting": awaiting.pk, "decided": decided.pk},
+        "rollout_reportphoto": {"any": ReportPhoto.objects.get(report=photographed).pk},
     }
 
 

@@ -175,3 +175,57 @@ def test_it_refuses_to_start_in_production_without_a_secret_key():
 
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+# --- report photos: the file system, or S3-compatible storage from the environment ------------------
+
+PRINT_PHOTO_STORAGE = """
+import json
+
+import django
+
+django.setup()
+
+from django.core.files.storage import storages
+
+storage = storages["photos"]
+print(json.dumps({
+    "class": type(storage).__module__ + "." + type(storage).__qualname__,
+    "location": str(storage.location),
+    "bucket": getattr(storage, "bucket_name", None),
+    "endpoint": getattr(storage, "endpoint_url", None),
+    "acl": getattr(storage, "default_acl", None),
+}))
+"""
+
+
+def _photo_storage(environment: dict[str, str]) -> dict:
+    result = run(["-c", PRINT_PHOTO_STORAGE], environment)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_photos_are_kept_on_the_file_system_under_media_root_by_default(tmp_path):
+    storage = _photo_storage(clean_environment(MEDIA_ROOT=str(tmp_path)))
+
+    assert storage["class"] == "django.core.files.storage.filesystem.FileSystemStorage"
+    assert storage["location"] == str(tmp_path / "report-photos")
+
+
+def test_photos_go_to_the_s3_compatible_bucket_the_environment_names():
+    storage = _photo_storage(
+        clean_environment(
+            PHOTO_STORAGE_BUCKET="foto-laporan",
+            PHOTO_STORAGE_ENDPOINT_URL="https://s3.example.go.id",
+            PHOTO_STORAGE_ACCESS_KEY_ID="kunci",
+            PHOTO_STORAGE_SECRET_ACCESS_KEY="rahasia",
+        )
+    )
+
+    assert storage["class"] == "storages.backends.s3.S3Storage"
+    assert (storage["bucket"], storage["endpoint"], storage["acl"]) == (
+        "foto-laporan",
+        "https://s3.example.go.id",
+        "private",
+    )
+    assert storage["location"] == "report-photos"
