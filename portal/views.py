@@ -27,6 +27,7 @@ from portal import selectors
 from portal.forms import AuditFilterForm
 from rollout import overview
 from rollout import selectors as rollout_selectors
+from rollout.views import kept_on_device
 from smartvillage.exports import EXPORT_FORMATS, export_response
 from villages.models import District
 
@@ -136,7 +137,7 @@ def _officer_home(request: HttpRequest, regency_code: str) -> HttpResponse:
             queryset=selectors.whole_list(user=user, name="my-reports"), limit=LIST_LIMIT
         ),
     }
-    return render(request, "dashboard/officer_home.html", context)
+    return kept_on_device(render(request, "dashboard/officer_home.html", context))
 
 
 def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> HttpResponse:
@@ -182,7 +183,10 @@ def whole_list(request: HttpRequest, name: str) -> HttpResponse:
         "export_query": f"regency={regency_code}" if regency_code else "",
         "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
     }
-    return render(request, "dashboard/list.html", context)
+    response = render(request, "dashboard/list.html", context)
+    # The officer's own reports, kept on the phone with the officer's other pages.
+    own = name == "my-reports" and not query and has_capability(request.user, Capability.SUBMIT_REPORTS)
+    return kept_on_device(response) if own else response
 
 
 @login_required

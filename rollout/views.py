@@ -18,6 +18,15 @@ from villages.selectors import district_list
 
 REPORTS_PAGE_SIZE = 50
 
+# The officer's pages the service worker may keep on the device (templates/pwa/sw.js keeps only answers that
+# carry it): one user's pages, deleted at logout. Another role's page is never kept.
+KEEP_ON_DEVICE = ("X-Field-Capture", "keep")
+
+
+def kept_on_device(response: HttpResponse) -> HttpResponse:
+    response[KEEP_ON_DEVICE[0]] = KEEP_ON_DEVICE[1]
+    return response
+
 
 def _current(village) -> dict:
     status = getattr(village, "rollout", None)
@@ -42,8 +51,9 @@ def report_new(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.success(request, _("Report submitted; it awaits verification by the province."))
             return redirect("rollout:reports")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "rollout/report_form.html", {"village": village, "form": form}, status=status)
+    if request.method == "POST":
+        return render(request, "rollout/report_form.html", {"village": village, "form": form}, status=400)
+    return kept_on_device(render(request, "rollout/report_form.html", {"village": village, "form": form}))
 
 
 @login_required
@@ -52,7 +62,7 @@ def offline_form(request: HttpRequest) -> HttpResponse:
     """The report form with no village: the page the service worker opens for any village's form when there
     is no connection (static/js/field.js fills in the village from `offline_villages`)."""
     require_capability(request.user, Capability.SUBMIT_REPORTS)
-    return render(request, "rollout/report_form.html", {"village": None, "form": ReportForm()})
+    return kept_on_device(render(request, "rollout/report_form.html", {"village": None, "form": ReportForm()}))
 
 
 @login_required
@@ -71,7 +81,7 @@ def offline_villages(request: HttpRequest) -> HttpResponse:
         }
         for row in selectors.field_villages(user=request.user)
     ]
-    return JsonResponse({"villages": villages})
+    return kept_on_device(JsonResponse({"villages": villages}))
 
 
 @login_required
@@ -79,7 +89,7 @@ def offline_villages(request: HttpRequest) -> HttpResponse:
 def queue(request: HttpRequest) -> HttpResponse:
     """The reports this device keeps until they are sent (the list itself is on the device: field.js)."""
     require_capability(request.user, Capability.SUBMIT_REPORTS)
-    return render(request, "rollout/queue.html")
+    return kept_on_device(render(request, "rollout/queue.html"))
 
 
 @login_required

@@ -12,6 +12,8 @@ importScripts(...{{ scripts }});
 const CONFIG = {{ config }};
 const PAGES = "field-pages";
 const FORM = /^\/rollout\/villages\/[^/]+\/report\/$/;
+const KEEP = "X-Field-Capture";
+const keep = (response) => response.status === 200 && !response.redirected && response.headers.get(KEEP) === "keep";
 const kept = (url) => url.origin === self.location.origin && (CONFIG.warm.includes(url.pathname) || FORM.test(url.pathname));
 
 workbox.core.setCacheNameDetails({ prefix: "field", precache: "static" });
@@ -25,8 +27,9 @@ const pages = new workbox.strategies.NetworkFirst({
   networkTimeoutSeconds: 8,
   plugins: [
     {
-      // Only the page itself: not a redirect to the login page, not an error.
-      cacheWillUpdate: async ({ response }) => (response.status === 200 && !response.redirected ? response : null),
+      // Only an officer's own page (the portal marks them): not a redirect to the login page, not an error,
+      // not another role's page.
+      cacheWillUpdate: async ({ response }) => (keep(response) ? response : null),
     },
   ],
 });
@@ -51,7 +54,7 @@ async function warm() {
   const outcomes = await Promise.allSettled(
     CONFIG.warm.map(async (url) => {
       const response = await fetch(url, { credentials: "same-origin" });
-      if (response.status !== 200 || response.redirected) throw new Error(`${url}: ${response.status}`);
+      if (!keep(response)) throw new Error(`${url}: ${response.status}`);
       await cache.put(url, response);
     }),
   );

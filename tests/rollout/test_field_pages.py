@@ -150,3 +150,19 @@ def test_the_grid_says_how_many_rows_will_be_sent(client, officer_a, registry):
     assert re.search(r'data-bulk-count="0"[^>]*>0 [^<]+<', html)
     # The page's script writes the count in the reader's language (Indonesian by default).
     assert 'data-template="%(count)s baris akan dikirim."' in html
+
+
+def test_only_the_officers_own_pages_are_marked_for_the_device_to_keep(client, officer_a, province_staff, registry):
+    village = Village.objects.filter(regency=registry.regency_a).first()
+    client.force_login(officer_a)
+    officer_pages = [
+        *json.loads(re.search(r"const CONFIG = (\{.*?\});\n", client.get("/sw.js").content.decode())[1])["warm"],
+        f"/rollout/villages/{village.code}/report/",
+    ]
+    for url in officer_pages:
+        assert client.get(url)["X-Field-Capture"] == "keep", url
+    assert "X-Field-Capture" not in client.get("/rollout/reports/")
+
+    client.force_login(province_staff)
+    for url in ("/", "/dashboard/lists/my-reports/"):
+        assert "X-Field-Capture" not in client.get(url), url
