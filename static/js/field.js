@@ -277,7 +277,13 @@
       const files = [...photoInput.files];
       photoInput.value = "";
       if (photos.length + files.length > PHOTO_LIMIT) window.alert(labels().tooMany);
-      for (const file of files.slice(0, PHOTO_LIMIT - photos.length)) photos.push(await shrink(file));
+      for (const file of files.slice(0, PHOTO_LIMIT - photos.length)) {
+        try {
+          photos.push(await shrink(file));
+        } catch {
+          window.alert(`${file.name}: ${labels().unreadable}`); // a format this browser cannot draw
+        }
+      }
       showPhotos();
     });
 
