@@ -37,6 +37,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import Role, User
 from bench.capture import capture_sync
+from bench.precache import FLOOR_BYTES, precache_size
 from grants import selectors as grant_selectors
 from grants import services as grant_services
 from grants.models import Grant
@@ -530,6 +531,13 @@ def _capture_figures(meta: dict) -> dict[str, dict]:
     }
 
 
+def _precache_figures(meta: dict) -> dict[str, dict]:
+    """What the service worker keeps on an officer's phone for the largest regency (bench/precache.py)."""
+    size = precache_size()
+    meta["precache"] = size
+    return {"sw_precache_largest_regency_bytes": _figure(size["total_bytes"], "bytes", FLOOR_BYTES)}
+
+
 def run(
     path: Path,
     *,
@@ -625,6 +633,8 @@ def run(
 
         # 3f. field capture: a device's queue of 500 reports synced one request at a time (bench/capture.py).
         figures.update(_capture_figures(meta))
+        # 3g. the service worker's keep for an officer of the largest regency, in bytes (bench/precache.py).
+        figures.update(_precache_figures(meta))
 
     # 3e. throughput of the villages API under bounded concurrent load (gunicorn, loopback).
     if load_seconds > 0:

@@ -13,7 +13,7 @@ from rest_framework.routers import DefaultRouter
 from accounts.api import TokenObtainView, TokenRevokeView
 from accounts.views import LoginView
 from grants.api import AllocationViewSet, GrantViewSet
-from portal import exports, views
+from portal import exports, pwa, views
 from rollout.api import AdoptionHistoryView, AdoptionView, PaidNotLiveView, ReportViewSet, RolloutViewSet
 from smartvillage import health
 from treasury.api import OutcomeListView, StatementView
@@ -53,6 +53,10 @@ urlpatterns = [
     # health check for load balancers (the portal's and its read replica's state).
     path("publik/", include("public.urls")),
     path("healthz", health.healthz, name="healthz"),
+    # The installable web app: its manifest and its service worker, which must be served from the root to
+    # control every page (README "Field capture (offline)"). Public: no one's data.
+    path("manifest.webmanifest", pwa.manifest, name="pwa-manifest"),
+    path("sw.js", pwa.service_worker, name="service-worker"),
     path("dashboard/", include((dashboard_patterns, "dashboard"))),
     path("", include((portal_patterns, "portal"))),
     path("login/", LoginView.as_view(), name="login"),

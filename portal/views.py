@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_safe
@@ -26,6 +27,7 @@ from portal import selectors
 from portal.forms import AuditFilterForm
 from rollout import overview
 from rollout import selectors as rollout_selectors
+from rollout.views import kept_on_device
 from smartvillage.exports import EXPORT_FORMATS, export_response
 from villages.models import District
 
@@ -85,10 +87,17 @@ def _overview(request: HttpRequest, figures: overview.Overview, **extra) -> Http
     return render(request, "dashboard/overview.html", context)
 
 
+# The officer's home: how many villages to do it lists before "and N more".
+WORKLIST_LIMIT = 40
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Province roles: the province. Regency officers: their own regency, same layout."""
+    """Province roles: the province. Regency officers: their work in the field (their regency's figures are
+    at /dashboard/regencies/<code>/). Other regency-scoped readers: their regency, the province's layout."""
     scope = regency_scope(request.user)
+    if scope is not None and has_capability(request.user, Capability.SUBMIT_REPORTS):
+        return _officer_home(request, scope)
     if scope is not None:
         return _regency_page(request, scope, home=True)
     province = overview.provinces_with_allocation().first()
@@ -96,6 +105,39 @@ def home(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/empty.html")
     figures = overview.province_overview(user=request.user, province=province, chosen=request.GET.get("regency"))
     return _overview(request, figures)
+
+
+def _officer_home(request: HttpRequest, regency_code: str) -> HttpResponse:
+    """What needs doing in the officer's regency, one tap from each village's report form; the officer's own
+    reports. The service worker keeps this page for use with no connection (portal/pwa.py). Six queries:
+    session, user, the work list, the rejected reports, the villages, the own reports (+ the demo flag)."""
+    user = request.user
+    villages = list(
+        rollout_selectors.field_villages(user=user).values("code", "name", "district__code", "district__name")
+    )
+    districts: dict[str, dict] = {}
+    for village in villages:
+        district = districts.setdefault(
+            village["district__code"],
+            {"code": village["district__code"], "name": village["district__name"], "villages": []},
+        )
+        district["villages"].append(village)
+    context = {
+        "regency_code": regency_code,
+        "regency_name": user.regency.name,
+        "worklist": rollout_selectors.excerpt(
+            queryset=rollout_selectors.field_worklist(user=user, today=timezone.localdate()), limit=WORKLIST_LIMIT
+        ),
+        "rejected": rollout_selectors.excerpt(
+            queryset=rollout_selectors.own_rejected_reports(user=user), limit=LIST_LIMIT
+        ),
+        "districts": sorted(districts.values(), key=lambda district: district["name"]),
+        "village_count": len(villages),
+        "my_reports": rollout_selectors.excerpt(
+            queryset=selectors.whole_list(user=user, name="my-reports"), limit=LIST_LIMIT
+        ),
+    }
+    return kept_on_device(render(request, "dashboard/officer_home.html", context))
 
 
 def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> HttpResponse:
@@ -141,7 +183,10 @@ def whole_list(request: HttpRequest, name: str) -> HttpResponse:
         "export_query": f"regency={regency_code}" if regency_code else "",
         "can_verify": has_capability(request.user, Capability.VERIFY_REPORTS),
     }
-    return render(request, "dashboard/list.html", context)
+    response = render(request, "dashboard/list.html", context)
+    # The officer's own reports, kept on the phone with the officer's other pages.
+    own = name == "my-reports" and not query and has_capability(request.user, Capability.SUBMIT_REPORTS)
+    return kept_on_device(response) if own else response
 
 
 @login_required

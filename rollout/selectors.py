@@ -15,8 +15,17 @@ from django.db.models.functions import Coalesce, ExtractYear
 from accounts.access import Capability, has_capability, restrict_to_scope, restrict_units_to_scope
 from accounts.models import User
 from grants.models import Grant, GrantStatus
-from rollout.models import AdoptionSnapshot, DemoDataset, ProgrammeTarget, ProgressReport, ReportPhoto, shown_share
-from rollout.services import adopted
+from rollout.models import (
+    STATUS_FIELDS,
+    AdoptionSnapshot,
+    DemoDataset,
+    ProgrammeTarget,
+    ProgressReport,
+    ReportPhoto,
+    ReportStatus,
+    shown_share,
+)
+from rollout.services import STALE_AFTER_DAYS, adopted
 from villages.models import Village
 
 # Paid and still with the village: a returned grant is money back, not money without result.
@@ -264,3 +273,52 @@ def paid_not_live(*, user: User, regency_code: str | None = None) -> QuerySet[Gr
     if regency_code:
         grants = grants.filter(village__regency_id=regency_code)
     return restrict_to_scope(grants, user, regency_field="village__regency_id")
+
+
+# --- the officer's field workspace ----------------------------------------------------------------
+
+
+def field_worklist(*, user: User, today: datetime.date) -> QuerySet[Village]:
+    """What needs doing in the officer's villages: not adopted, blocked, or no verified report for
+    STALE_AFTER_DAYS days (each row says which: `needs_live`, `needs_unblock`, `needs_report`). Blocked
+    villages first, then those not live, then the stale ones."""
+    stale_before = today - datetime.timedelta(days=STALE_AFTER_DAYS)
+    needs_live = ~adopted(prefix="rollout__")
+    needs_unblock = Q(rollout__blocker__gt="")
+    needs_report = Q(rollout__isnull=True) | Q(rollout__last_verified_on__isnull=True)
+    needs_report |= Q(rollout__last_verified_on__lt=stale_before)
+
+    def flag(condition: Q) -> Case:
+        return Case(When(condition, then=Value(True)), default=Value(False), output_field=BooleanField())
+
+    return (
+        village_rollout_list(user=user)
+        .filter(needs_live | needs_unblock | needs_report)
+        .annotate(needs_live=flag(needs_live), needs_unblock=flag(needs_unblock), needs_report=flag(needs_report))
+        .order_by("-needs_unblock", "-needs_live", "code")
+    )
+
+
+def own_rejected_reports(*, user: User) -> QuerySet[ProgressReport]:
+    """The user's own rejected reports on villages nobody has reported on since: each still to be redone."""
+    newer = ProgressReport.objects.filter(village=OuterRef("village"), submitted_at__gt=OuterRef("submitted_at"))
+    return report_list(user=user).filter(submitted_by=user, status=ReportStatus.REJECTED).exclude(Exists(newer))
+
+
+def field_villages(*, user: User) -> QuerySet:
+    """The villages an officer reports on with their current status, as plain values: the report form's
+    data on the device (it opens any of them offline) and the home page's village picker."""
+    return (
+        village_rollout_list(user=user)
+        .order_by("district__code", "name")
+        .values(
+            "code",
+            "name",
+            "kind",
+            "district__code",
+            "district__name",
+            "regency__code",
+            "regency__name",
+            *(f"rollout__{name}" for name in STATUS_FIELDS),
+        )
+    )

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
@@ -17,6 +17,15 @@ from smartvillage.errors import ApplicationError
 from villages.selectors import district_list
 
 REPORTS_PAGE_SIZE = 50
+
+# The officer's pages the service worker may keep on the device (templates/pwa/sw.js keeps only answers that
+# carry it): one user's pages, deleted at logout. Another role's page is never kept.
+KEEP_ON_DEVICE = ("X-Field-Capture", "keep")
+
+
+def kept_on_device(response: HttpResponse) -> HttpResponse:
+    response[KEEP_ON_DEVICE[0]] = KEEP_ON_DEVICE[1]
+    return response
 
 
 def _current(village) -> dict:
@@ -42,8 +51,45 @@ def report_new(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.success(request, _("Report submitted; it awaits verification by the province."))
             return redirect("rollout:reports")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "rollout/report_form.html", {"village": village, "form": form}, status=status)
+    if request.method == "POST":
+        return render(request, "rollout/report_form.html", {"village": village, "form": form}, status=400)
+    return kept_on_device(render(request, "rollout/report_form.html", {"village": village, "form": form}))
+
+
+@login_required
+@require_safe
+def offline_form(request: HttpRequest) -> HttpResponse:
+    """The report form with no village: the page the service worker opens for any village's form when there
+    is no connection (static/js/field.js fills in the village from `offline_villages`)."""
+    require_capability(request.user, Capability.SUBMIT_REPORTS)
+    return kept_on_device(render(request, "rollout/report_form.html", {"village": None, "form": ReportForm()}))
+
+
+@login_required
+@require_safe
+def offline_villages(request: HttpRequest) -> HttpResponse:
+    """The officer's villages with their current status, for the report form on the device."""
+    require_capability(request.user, Capability.SUBMIT_REPORTS)
+    villages = [
+        {
+            "code": row["code"],
+            "name": row["name"],
+            "kind": row["kind"],
+            "district": {"code": row["district__code"], "name": row["district__name"]},
+            "regency": {"code": row["regency__code"], "name": row["regency__name"]},
+            "status": {name: row[f"rollout__{name}"] for name in STATUS_FIELDS if row[f"rollout__{name}"] is not None},
+        }
+        for row in selectors.field_villages(user=request.user)
+    ]
+    return kept_on_device(JsonResponse({"villages": villages}))
+
+
+@login_required
+@require_safe
+def queue(request: HttpRequest) -> HttpResponse:
+    """The reports this device keeps until they are sent (the list itself is on the device: field.js)."""
+    require_capability(request.user, Capability.SUBMIT_REPORTS)
+    return kept_on_device(render(request, "rollout/queue.html"))
 
 
 @login_required
@@ -76,7 +122,8 @@ def district_bulk(request: HttpRequest, code: str) -> HttpResponse:
                 return redirect("rollout:reports")
     rows = list(zip(villages, formset.forms, strict=False))
     status = 400 if request.method == "POST" else 200
-    context = {"district": district, "formset": formset, "rows": rows}
+    ticked = sum(1 for form in formset.forms if form["include"].value())
+    context = {"district": district, "formset": formset, "rows": rows, "ticked": ticked}
     return render(request, "rollout/district_bulk.html", context, status=status)
 
 

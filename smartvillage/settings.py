@@ -280,7 +280,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF, UNSAFE_INLINE],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", "blob:"],  # blob: the report form's photo previews, made on the device
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [SELF],

@@ -51,7 +51,9 @@ def regency_detail(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def district_detail(request: HttpRequest, code: str) -> HttpResponse:
     district = get_object_or_404(selectors.district_list(user=request.user), code=code)
-    villages = selectors.village_list(user=request.user).filter(district=district)
+    # Where each village stands on the programme (the rollout app's status row, read by its relation name:
+    # this layer does not import the rollout app).
+    villages = selectors.village_list(user=request.user).filter(district=district).select_related("rollout")
     query = request.GET.get("q", "").strip()
     if query:
         villages = _search(villages, query)

@@ -9,4 +9,7 @@ register = template.Library()
 
 @register.filter
 def can(user, capability: str) -> bool:
+    # No user at all (a page rendered without the request, such as the 500 page): no capability.
+    if not getattr(user, "is_authenticated", False):
+        return False
     return has_capability(user, Capability(capability))

@@ -34,6 +34,7 @@ EXPECTED_FIGURES = {
     "capture_sync_500_total_s",
     "capture_sync_report_ms",
     "capture_sync_report_with_photo_ms",
+    "sw_precache_largest_regency_bytes",
 }
 
 

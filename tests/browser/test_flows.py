@@ -63,14 +63,18 @@ def test_it_shows_a_verified_report_on_the_dashboard(demo, eager_celery, browsin
     officer.select_option("#id_pillar1", PillarStatus.LIVE)
     officer.select_option("#id_signal", Signal.G4)
     officer.check("#id_signal_sufficient")
-    # The form starts from the current status, blocked by no signal: 4G ends that blocker.
+    # The form starts from the current status, blocked by no signal: 4G ends that blocker, and choosing no
+    # blocker empties its note.
     officer.select_option("#id_blocker", "")
-    officer.fill("#id_blocker_note", "")
-    with officer.expect_navigation():
-        officer.click("form:has(#id_pillar1) button[type=submit]")
+    expect(officer.locator("#id_blocker_note")).to_have_value("")
+    # The report goes through the device's queue, online too (tests/browser/test_field_capture.py): kept, sent.
+    officer.click("form:has(#id_pillar1) button[type=submit]")
+    expect(officer.locator("[data-confirmation][data-sent]")).to_be_visible()  # "received by the portal"
+    expect(officer.locator("nav [data-queue-count]")).to_have_attribute("data-queue-count", "0")
 
     report = ProgressReport.objects.get(village=village, status=ReportStatus.AWAITING)
-    assert urlparse(officer.url).path == "/rollout/reports/"
+    assert report.blocker_note == ""
+    officer.goto("/rollout/reports/")
     with translation.override("id"):
         awaiting = str(ReportStatus.AWAITING.label)
     expect(officer.locator(f"#report-{report.pk}")).to_contain_text(village.name)
@@ -79,6 +83,9 @@ def test_it_shows_a_verified_report_on_the_dashboard(demo, eager_celery, browsin
     officer.goto("/")
     officer.screenshot(path=artifacts / "officer-workspace.png", full_page=True)
     # Wide tables scroll inside their own box; the page itself never scrolls sideways.
+    assert officer.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    expect(officer.locator(f'#my-reports [data-report="{report.pk}"] [data-status="awaiting"]')).to_be_visible()
+    officer.click("text=Angka kabupaten")
     assert officer.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     expect(officer.locator("#headline-adopted-desa")).to_be_visible()
 

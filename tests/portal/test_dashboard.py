@@ -99,10 +99,12 @@ def test_the_map_carries_the_regency_boundaries_with_their_figures(client, provi
     assert kota["properties"]["shade_pct"] == 0.0
 
 
-def test_an_officer_home_is_the_own_regency_with_no_other_figures(client, officer_a, figures):
+def test_an_officers_regency_overview_has_no_other_figures(client, officer_a, figures):
+    # An officer's home is the field workspace (tests/portal/test_officer_home.py); the regency's figures
+    # are one tap away.
     client.force_login(officer_a)
 
-    html = client.get("/").content.decode()
+    html = client.get("/dashboard/regencies/18.01/").content.decode()
 
     assert "Kabupaten Lampung Selatan" in html
     assert "Kota Bandar Lampung" not in html
@@ -231,6 +233,8 @@ def grow(registry, ro_grant, ro_submitted) -> None:
 def test_the_overview_runs_a_fixed_number_of_queries_within_the_budget(
     client, request, busy, ro_grant, ro_submitted, role, url
 ):
+    if role == "officer_a" and url == "/":
+        url = "/dashboard/regencies/18.01/"  # an officer's home is the field workspace (test_officer_home.py)
     client.force_login(request.getfixturevalue(role))
     with CaptureQueriesContext(connection) as few:
         assert client.get(url).status_code == 200
@@ -460,7 +464,7 @@ def test_the_awaiting_count_is_the_awaiting_list_after_seed_demo(client, seeded)
         user = User.objects.get(username=username)
         client.force_login(user)
 
-        html = client.get("/").content.decode()
+        html = client.get(f"/dashboard/regencies/{user.regency.code}/" if user.regency else "/").content.decode()
 
         listed = awaiting_rows(html)
         waiting = selectors.report_list(user=user).filter(status=ReportStatus.AWAITING)

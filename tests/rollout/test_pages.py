@@ -56,13 +56,38 @@ def test_a_bad_report_keeps_the_input_and_shows_the_field_error(client, officer_
     client.force_login(officer_a)
 
     response = client.post(
-        f"/rollout/villages/{village.code}/report/", report_data(blocker_note="Menara rusak", note="catatan saya")
+        f"/rollout/villages/{village.code}/report/", report_data(blocker="no_signal", note="catatan saya")
     )
 
     assert response.status_code == 400
     html = response.content.decode()
     assert "catatan saya" in html and "is-invalid" in html
     assert not ProgressReport.objects.exists()
+
+
+def test_choosing_no_blocker_drops_the_note_of_the_former_blocker(client, officer_a, registry):
+    # The form starts from the village's status (blocked, with a note); the officer picks "none".
+    village = Village.objects.filter(regency=registry.regency_a).first()
+    client.force_login(officer_a)
+
+    response = client.post(
+        f"/rollout/villages/{village.code}/report/", report_data(blocker="", blocker_note="Menara BTS belum ada")
+    )
+
+    assert response.status_code == 302
+    report = ProgressReport.objects.get(village=village)
+    assert (report.blocker, report.blocker_note) == ("", "")
+
+
+def test_a_grid_row_with_no_blocker_drops_its_note(client, officer_a, registry):
+    villages = list(Village.objects.filter(district=registry.district_a1).order_by("code"))
+    client.force_login(officer_a)
+
+    post = bulk_post(villages, {villages[0].code: {"blocker": "", "blocker_note": "Menara BTS belum ada"}})
+    response = client.post(f"/rollout/districts/{registry.district_a1.code}/bulk/", post)
+
+    assert response.status_code == 302
+    assert ProgressReport.objects.get(village=villages[0]).blocker_note == ""
 
 
 def test_an_officer_cannot_open_another_regencys_report_form_or_grid(client, officer_a, registry):
@@ -99,7 +124,7 @@ def test_the_bulk_grid_reports_the_ticked_villages_together(client, officer_a, r
 def test_one_bad_row_in_the_grid_submits_nothing_and_marks_the_row(client, officer_a, registry):
     villages = list(Village.objects.filter(district=registry.district_a1).order_by("code"))
     client.force_login(officer_a)
-    ticked = {villages[0].code: {}, villages[1].code: {"blocker": "", "blocker_note": "tanpa kategori"}}
+    ticked = {villages[0].code: {}, villages[1].code: {"blocker": "no_signal", "signal_sufficient": "on"}}
 
     response = client.post(f"/rollout/districts/{registry.district_a1.code}/bulk/", bulk_post(villages, ticked))
 

@@ -83,6 +83,7 @@ PAGE_BATCH = (ANON, 403, 403, 404, 302, 302)  # the regency scope is checked bef
 PAGE_VERIFY = (ANON, 403, 403, 403, 302, 302)
 PAGE_REPORT_FORM = (ANON, 403, 200, 404, 403, 403)
 PAGE_REPORT_SENT = (ANON, 403, 302, 404, 403, 403)
+FIELD_PAGE = (ANON, 403, 200, 200, 403, 403)  # what an officer's device keeps (Capability.SUBMIT_REPORTS)
 # Accounts: user management (Capability.MANAGE_USERS)
 ADMIN_ONLY = (ANON, 403, 403, 403, 403, 200)
 ADMIN_ONLY_SAVED = (ANON, 403, 403, 403, 403, 302)
@@ -286,6 +287,9 @@ TABLE: dict[str, Route] = {
         public("public:datapackage", plain(), get=200, post=405),
         public("public:catalogue", plain(), get=200, post=405),
         public("healthz", plain(), get=200, post=405),
+        # The installable web app: its manifest and service worker hold no one's data (portal/pwa.py).
+        public("pwa-manifest", plain(), get=200, post=405),
+        public("service-worker", plain(), get=200, post=405),
         api("api-token-revoke", plain(), get=POST_ONLY, delete=REVOKE),
         # --- dashboard ---
         page("home", plain(), get=READ_ANY, lists=True),
@@ -385,6 +389,9 @@ TABLE: dict[str, Route] = {
             get=PAGE_REPORT_FORM,
             post=PAGE_REPORT_SENT,
         ),
+        page("rollout:offline-form", plain(), get=FIELD_PAGE, post=POST_ONLY),
+        page("rollout:offline-villages", plain(), get=FIELD_PAGE, post=POST_ONLY, lists=True),
+        page("rollout:queue", plain(), get=FIELD_PAGE, post=POST_ONLY),
         # --- API: registry ---
         api("regency-list", plain(), get=READ_ANY, lists=True),
         api("regency-detail", per_regency(lambda w, s: {"code": w.regencies[s]}), get=READ),
@@ -815,6 +822,9 @@ LEAKS = [
     Leak("grants:grant", _a("grant"), control=False, what="A"),
     Leak("rollout:report-new", _a("village"), control=False, what="A"),
     Leak("rollout:district-bulk", _a("district"), control=False, what="A"),
+    # The officer's device: the regency's villages, the village-less form (staff may not open them: 403).
+    Leak("rollout:offline-villages", control=False),
+    Leak("rollout:offline-form", control=False),
     # --- API lists, with and without filters and searches naming B ---
     *(
         Leak(name, query=query)
@@ -987,8 +997,9 @@ def test_officer_a_gets_the_allocation_summary_of_regency_a_only(world):
 def test_officer_a_home_is_the_own_regency(world):
     context = _client(world, "officer_a").get(reverse("home")).context
 
-    assert context["headline"].code == "18.01"
-    assert [entry["row"].code for entry in context["table"]] == ["18.01.01", "18.01.02"]
+    assert context["regency_code"] == "18.01"
+    assert [district["code"] for district in context["districts"]] == ["18.01.02", "18.01.01"]  # by name
+    assert {village.regency.code for village in context["worklist"]} == {"18.01"}
 
 
 # Allocation.committed_amount is the sum over the whole province: minus the own regency's share it

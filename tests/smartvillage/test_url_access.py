@@ -21,6 +21,8 @@ PUBLIC = {
     "api-root",
     "favicon",
     "healthz",
+    "pwa-manifest",
+    "service-worker",
     *(f"public:{name}" for name in ("home", "regency", "district", "village", "csv", "datapackage", "catalogue")),
 }
 
