@@ -238,10 +238,12 @@ else:
             "directory_permissions_mode": 0o750,
         },
     }
-# The largest photo the API takes (bytes, each). No uploaded file larger than it is stored, even for the moment
-# of a request (smartvillage/uploads.py).
+# The largest photo the API takes (bytes, each).
 PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
-FILE_UPLOAD_MAX_BYTES = PHOTO_MAX_UPLOAD_BYTES
+# No more of any uploaded file than this is stored, even for the moment of a request (smartvillage/uploads.py):
+# the largest file a view takes (a bank statement, treasury.parsers.common.MAX_FILE_BYTES); each view refuses
+# files over its own limit.
+FILE_UPLOAD_MAX_BYTES = env.int("FILE_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
 FILE_UPLOAD_HANDLERS = [
     "smartvillage.uploads.SizeLimitedUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",

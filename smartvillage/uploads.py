@@ -1,24 +1,16 @@
-"""Uploaded files are bounded before they are stored: a file over `settings.FILE_UPLOAD_MAX_BYTES` is not kept.
+"""Uploaded files are bounded before they are stored: no more of a file than `settings.FILE_UPLOAD_MAX_BYTES`
+(and the chunk that crosses it) is kept.
 
 Django stores every file of a multipart body (in memory, or a temporary file past 2.5 MB) while it parses it,
 which the input guard does for every POST before any view or authentication: without a bound, anyone could
-fill the disk with one request. The first upload handler counts each file's bytes and, past the limit, passes no
-more of them on (the rest of the body is read and dropped); the view gets a `TooLargeUpload` of the size
-received, with no content, and refuses it (a report's photo: 400 naming `photos`).
+fill the disk with one request. The first upload handler counts each file's bytes and, once past the limit,
+passes no more of them on (the rest of the body is read and dropped). The view gets the file cut just past the
+limit, so its `size` is still over the limit and the view refuses it by its own, smaller or equal, limit (a
+report's photo: 10 MB; a bank statement: 50 MB, the portal's largest and the default of this one).
 """
 
-import io
-
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
-
-
-class TooLargeUpload(UploadedFile):
-    """A file that was over the limit: its name and the bytes received (`size`), none of its content."""
-
-    def __init__(self, name: str, content_type: str, size: int):
-        super().__init__(io.BytesIO(), name=name, content_type=content_type, size=size)
 
 
 class SizeLimitedUploadHandler(FileUploadHandler):
@@ -29,10 +21,9 @@ class SizeLimitedUploadHandler(FileUploadHandler):
         self.received = 0
 
     def receive_data_chunk(self, raw_data, start):
+        already_over = self.received > settings.FILE_UPLOAD_MAX_BYTES
         self.received += len(raw_data)
-        return None if self.received > settings.FILE_UPLOAD_MAX_BYTES else raw_data
+        return None if already_over else raw_data
 
     def file_complete(self, file_size):
-        if self.received > settings.FILE_UPLOAD_MAX_BYTES:
-            return TooLargeUpload(self.file_name, self.content_type, self.received)
-        return None
+        return None  # the storing handlers' file, cut past the limit
