@@ -88,9 +88,8 @@ def _overview(request: HttpRequest, figures: overview.Overview, **extra) -> Http
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Province roles: the province. Regency officers: their own regency, same layout."""
-    scope = regency_scope(request.user)
-    if scope is not None:
-        return _regency_page(request, scope, home=True)
+    if regency_scope(request.user) is not None:
+        return _regency_page(request, request.user.regency.code, home=True)
     province = overview.provinces_with_allocation().first()
     if province is None:
         return render(request, "dashboard/empty.html")
@@ -147,7 +146,7 @@ def whole_list(request: HttpRequest, name: str) -> HttpResponse:
 @login_required
 def district(request: HttpRequest, code: str) -> HttpResponse:
     district = get_object_or_404(District.objects.select_related("regency__province"), code=code)
-    require_in_scope(request.user, regency_code=district.regency_id)
+    require_in_scope(request.user, regency_code=district.regency.code)
     villages = rollout_selectors.village_rollout_list(user=request.user).filter(district=district)
     allocation = grant_selectors.latest_allocation(province_code=district.regency.province.code)
     grants = {}
@@ -158,7 +157,7 @@ def district(request: HttpRequest, code: str) -> HttpResponse:
                 village__district=district
             )
         }
-    rows = [(village, grants.get(village.code)) for village in villages]
+    rows = [(village, grants.get(village.pk)) for village in villages]
     context = {
         "district": district,
         "rows": rows,

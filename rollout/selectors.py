@@ -48,7 +48,7 @@ def village_rollout_list(*, user: User) -> QuerySet[Village]:
         )
         .order_by("code")
     )
-    return restrict_to_scope(queryset, user, regency_field="regency_id")
+    return restrict_to_scope(queryset, user, regency_field="regency")
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def report_list(*, user: User) -> QuerySet[ProgressReport]:
     queryset = ProgressReport.objects.select_related(
         "village", "village__district", "village__regency", "submitted_by", "reviewed_by"
     ).order_by("-submitted_at", "-id")
-    return restrict_to_scope(queryset, user, regency_field="village__regency_id")
+    return restrict_to_scope(queryset, user, regency_field="village__regency")
 
 
 def _scoped_snapshots(user: User) -> QuerySet[AdoptionSnapshot]:
@@ -249,8 +249,8 @@ def paid_not_live(*, user: User, regency_code: str | None = None) -> QuerySet[Gr
     grants = (
         Grant.objects.filter(paid_not_live_condition())
         .select_related("village", "village__district", "village__regency", "village__rollout", "disbursement")
-        .order_by("village_id")
+        .order_by("village__code")
     )
     if regency_code:
-        grants = grants.filter(village__regency_id=regency_code)
-    return restrict_to_scope(grants, user, regency_field="village__regency_id")
+        grants = grants.filter(village__regency__code=regency_code)
+    return restrict_to_scope(grants, user, regency_field="village__regency")

@@ -13,8 +13,8 @@ def disbursement_refs(*, allocation: Allocation) -> list[DisbursementRef]:
     grants: dict[int, list[GrantRef]] = defaultdict(list)
     rows = (
         Grant.objects.filter(allocation=allocation, disbursement__isnull=False)
-        .order_by("village_id")
-        .values_list("disbursement_id", "pk", "village_id", "village__name", "amount")
+        .order_by("village__code")
+        .values_list("disbursement_id", "pk", "village__code", "village__name", "amount")
     )
     for disbursement_id, grant_id, code, name, amount in rows:
         grants[disbursement_id].append(GrantRef(id=grant_id, village_code=code, village_name=name, amount=amount))

@@ -19,7 +19,7 @@ CODE_PARAMETER = OpenApiParameter(
 
 
 class RegencyOutputSerializer(serializers.ModelSerializer):
-    province = serializers.CharField(source="province_id")
+    province = serializers.CharField(source="province.code")
     district_count = serializers.IntegerField()
     desa_count = serializers.IntegerField()
     kelurahan_count = serializers.IntegerField()
@@ -30,7 +30,7 @@ class RegencyOutputSerializer(serializers.ModelSerializer):
 
 
 class DistrictOutputSerializer(serializers.ModelSerializer):
-    regency = serializers.CharField(source="regency_id")
+    regency = serializers.CharField(source="regency.code")
     regency_name = serializers.CharField(source="regency.name")
     desa_count = serializers.IntegerField()
     kelurahan_count = serializers.IntegerField()
@@ -41,9 +41,9 @@ class DistrictOutputSerializer(serializers.ModelSerializer):
 
 
 class VillageOutputSerializer(serializers.ModelSerializer):
-    district = serializers.CharField(source="district_id")
+    district = serializers.CharField(source="district.code")
     district_name = serializers.CharField(source="district.name")
-    regency = serializers.CharField(source="regency_id")
+    regency = serializers.CharField(source="regency.code")
     regency_name = serializers.CharField(source="regency.name")
 
     class Meta:
@@ -52,7 +52,7 @@ class VillageOutputSerializer(serializers.ModelSerializer):
 
 
 class RegencyFilter(django_filters.FilterSet):
-    province = django_filters.CharFilter(field_name="province_id", help_text="Province code, e.g. 18")
+    province = django_filters.CharFilter(field_name="province__code", help_text="Province code, e.g. 18")
     kind = django_filters.ChoiceFilter(choices=RegencyKind.choices)
 
     class Meta:
@@ -61,7 +61,7 @@ class RegencyFilter(django_filters.FilterSet):
 
 
 class DistrictFilter(django_filters.FilterSet):
-    regency = django_filters.CharFilter(field_name="regency_id", help_text="Regency code, e.g. 18.01")
+    regency = django_filters.CharFilter(field_name="regency__code", help_text="Regency code, e.g. 18.01")
 
     class Meta:
         model = District
@@ -69,8 +69,8 @@ class DistrictFilter(django_filters.FilterSet):
 
 
 class VillageFilter(django_filters.FilterSet):
-    regency = django_filters.CharFilter(field_name="regency_id", help_text="Regency code, e.g. 18.01")
-    district = django_filters.CharFilter(field_name="district_id", help_text="District code, e.g. 18.01.01")
+    regency = django_filters.CharFilter(field_name="regency__code", help_text="Regency code, e.g. 18.01")
+    district = django_filters.CharFilter(field_name="district__code", help_text="District code, e.g. 18.01.01")
     kind = django_filters.ChoiceFilter(choices=VillageKind.choices)
 
     class Meta:

@@ -1,10 +1,12 @@
 """The Kemendagri region registry: province > regency > district > village.
 
-Each unit's natural key is its dotted Kemendagri code (`18`, `18.01`,
-`18.01.04`, `18.01.04.2001`), used as the primary key so that URLs, the API,
-imports and exports all speak the same code. Units are never deleted: one
-that disappears from a newer official list is deactivated, because grants and
-rollout history keep pointing at it.
+Each unit is named by its dotted Kemendagri code (`18`, `18.01`, `18.01.04`,
+`18.01.04.2001`): URLs, the API, imports and exports all speak the code. The
+code is not the unit's identity: Kemendagri renumbers and moves units between
+lists, so a unit has a surrogate primary key (`id`) that every foreign key
+points at, and `code` is its unique current code (issue 14). Units are never
+deleted: one that disappears from a newer official list is deactivated,
+because grants and rollout history keep pointing at it.
 """
 
 import operator
@@ -29,7 +31,8 @@ class RegionQuerySet(models.QuerySet):
 
 
 class Region(models.Model):
-    code = models.CharField(_("code"), max_length=13, primary_key=True)
+    # The current code; never read a foreign key's `*_id` as a code, it is the unit's surrogate key.
+    code = models.CharField(_("code"), max_length=13, unique=True)
     name = models.CharField(_("name"), max_length=100)
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("Cleared when the unit disappears from a newer official list.")

@@ -34,17 +34,19 @@ def _village_counts(prefix: str = "villages") -> dict:
 
 def regency_list(*, user: User) -> QuerySet[Regency]:
     """Regencies visible to `user` with their active district, desa and kelurahan counts."""
-    queryset = Regency.objects.annotate(district_count=_active_count(District, "regency"), **_village_counts())
-    return restrict_to_scope(queryset, user, regency_field="code").order_by("code")
+    queryset = Regency.objects.select_related("province").annotate(
+        district_count=_active_count(District, "regency"), **_village_counts()
+    )
+    return restrict_to_scope(queryset, user, regency_field="pk").order_by("code")
 
 
 def district_list(*, user: User) -> QuerySet[District]:
     """Districts visible to `user` with their desa and kelurahan counts."""
     queryset = District.objects.select_related("regency").annotate(**_village_counts())
-    return restrict_to_scope(queryset, user, regency_field="regency_id").order_by("code")
+    return restrict_to_scope(queryset, user, regency_field="regency").order_by("code")
 
 
 def village_list(*, user: User) -> QuerySet[Village]:
     """Villages visible to `user`, with their district and regency loaded."""
     queryset = Village.objects.select_related("district", "regency")
-    return restrict_to_scope(queryset, user, regency_field="regency_id").order_by("code")
+    return restrict_to_scope(queryset, user, regency_field="regency").order_by("code")

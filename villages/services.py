@@ -195,7 +195,7 @@ def regions_parse(*, path: Path) -> list[RegionRow]:
     return rows
 
 
-# The fields a row sets besides code and is_active, per level.
+# The fields a row sets besides code and is_active, per level; the parents are the units' keys.
 LEVEL_FIELDS = {
     "province": ("name",),
     "regency": ("name", "kind", "province_id"),
@@ -204,15 +204,15 @@ LEVEL_FIELDS = {
 }
 
 
-def _field_values(row: RegionRow) -> tuple[str, ...]:
-    """The values of LEVEL_FIELDS[row.level] for a row, in that order."""
+def _field_values(row: RegionRow, ids: dict[str, dict[str, int]]) -> tuple:
+    """The values of LEVEL_FIELDS[row.level] for a row, in that order; `ids` maps each level's codes to keys."""
     if row.level == "province":
         return (row.name,)
     if row.level == "regency":
-        return (row.name, row.kind, row.parent_code)
+        return (row.name, row.kind, ids["province"].get(row.parent_code))
     if row.level == "district":
-        return (row.name, row.parent_code)
-    return (row.name, row.kind, row.parent_code, row.code[:5])
+        return (row.name, ids["regency"].get(row.parent_code))
+    return (row.name, row.kind, ids["district"].get(row.parent_code), ids["regency"].get(row.code[:5]))
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -234,6 +234,7 @@ def regions_load(*, path: Path = DEFAULT_REGIONS_FILE, dry_run: bool = False) ->
     for province in sorted({row.code[:2] for row in rows}):
         touched |= Q(code__startswith=province)
 
+    ids: dict[str, dict[str, int]] = {}
     with transaction.atomic():
         # Parents first, so foreign keys always point at existing rows.
         for level in LEVELS:
@@ -243,29 +244,31 @@ def regions_load(*, path: Path = DEFAULT_REGIONS_FILE, dry_run: bool = False) ->
             in_file = {row.code for row in level_rows}
             existing = {
                 values[0]: values[1:]
-                for values in model.objects.filter(touched).values_list("code", "is_active", *field_names)
+                for values in model.objects.filter(touched).values_list("code", "id", "is_active", *field_names)
             }
             to_create, to_update = [], []
             for row in level_rows:
-                wanted = _field_values(row)
+                wanted = _field_values(row, ids)
                 current = existing.get(row.code)
                 instance = model(code=row.code, is_active=True, **dict(zip(field_names, wanted, strict=True)))
                 if current is None:
                     to_create.append(instance)
-                elif current != (True, *wanted):
+                elif current[1:] != (True, *wanted):
+                    instance.pk = current[0]
                     to_update.append(instance)
                 else:
                     counts.unchanged += 1
             to_deactivate = [
                 code
                 for code, values in existing.items()
-                if values[0] and code[:2] in complete_provinces and code not in in_file
+                if values[1] and code[:2] in complete_provinces and code not in in_file
             ]
             counts.created, counts.updated, counts.deactivated = len(to_create), len(to_update), len(to_deactivate)
-            if dry_run:
-                continue
-            model.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
-            model.objects.bulk_update(to_update, ["is_active", *field_names], batch_size=BATCH_SIZE)
-            for chunk in _chunks(to_deactivate, BATCH_SIZE):
-                model.objects.filter(code__in=chunk).update(is_active=False)
+            if not dry_run:
+                model.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+                model.objects.bulk_update(to_update, ["is_active", *field_names], batch_size=BATCH_SIZE)
+                for chunk in _chunks(to_deactivate, BATCH_SIZE):
+                    model.objects.filter(code__in=chunk).update(is_active=False)
+            ids[level] = {code: values[0] for code, values in existing.items()}
+            ids[level].update((unit.code, unit.pk) for unit in to_create if unit.pk is not None)
     return report

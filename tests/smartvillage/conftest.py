@@ -24,7 +24,7 @@ from grants import services as grant_services
 from rollout import services as rollout_services
 from rollout.models import Blocker, PillarStatus, ReportStatus, Signal
 from tests.factories import DistrictFactory, RegencyFactory, UserFactory, VillageFactory
-from villages.models import Province, RegencyKind, Village, VillageKind
+from villages.models import Province, Regency, RegencyKind, Village, VillageKind
 
 SECRET_B = "RAHASIA-B"
 
@@ -140,7 +140,7 @@ def build_world() -> World:
     villages = _build_registry()
     for role, (username, user_role, regency) in USERNAMES.items():
         if regency is not None:
-            users[role] = UserFactory(username=username, role=user_role, regency_id=regency)
+            users[role] = UserFactory(username=username, role=user_role, regency=Regency.objects.get(code=regency))
     admin, staff = users["province_admin"], users["province_staff"]
     province = Province.objects.get(code="18")
 
