@@ -147,6 +147,8 @@ class AuditAction(models.TextChoices):
     ALLOCATION_CLOSED = "allocation_closed", _("Allocation closed")
     # Programme targets, which the dashboard compares the adoption figures against.
     TARGET_CHANGED = "target_changed", _("Programme target changed")
+    # Region units (villages.RegionVersion): a newer Kemendagri list applied, one entry per changed unit.
+    REGION_CHANGED = "region_changed", _("Region unit changed by a newer list")
 
 
 class AuditEntry(AppendOnlyModel):

@@ -14,7 +14,7 @@ import re
 from functools import reduce
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 # Code shapes per level (Kepmendagri 300.2.2-2138/2025): 2, 2.2, 2.2.2, 2.2.2.4 digits. The one source of
@@ -165,3 +165,87 @@ class Village(Region):
                 name="village_kind_matches_code",
             ),
         ]
+
+
+class RegionLevel(models.TextChoices):
+    PROVINCE = "province", _("Province")
+    REGENCY = "regency", _("Regency/city")
+    DISTRICT = "district", _("District")
+    VILLAGE = "village", _("Village")
+
+
+class VersionCause(models.TextChoices):
+    # The unit as a list showed it when the registry first recorded it (a plain load, or before versions).
+    LISTED = "listed", _("Listed")
+    # The changes of an applied plan (villages.region_plan.Change), the reason a new version began.
+    RENAME = "rename", _("Renamed")
+    RECODE = "recode", _("New code")
+    KIND_CHANGE = "kind_change", _("Desa/kelurahan change")
+    NEW = "new", _("New unit")
+
+
+class RegionVersion(models.Model):
+    """One state of a unit over time: its code, name, parent and kind as one official list (decree) gave
+    them, valid from `valid_from` until `valid_to` (exclusive; empty while current). A unit's versions never
+    overlap and are never rewritten: a change closes the current one (sets `valid_to`, once) and adds the
+    next; a unit that leaves the lists keeps its last version, closed."""
+
+    level = models.CharField(_("level"), max_length=10, choices=RegionLevel.choices)
+    # The unit, in the foreign key of its level (the others empty): a unit is one row of its level's table.
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, null=True, blank=True, related_name="versions", verbose_name=_("province")
+    )
+    regency = models.ForeignKey(
+        Regency, on_delete=models.PROTECT, null=True, blank=True, related_name="versions", verbose_name=_("regency")
+    )
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, null=True, blank=True, related_name="versions", verbose_name=_("district")
+    )
+    village = models.ForeignKey(
+        Village, on_delete=models.PROTECT, null=True, blank=True, related_name="versions", verbose_name=_("village")
+    )
+    code = models.CharField(_("code"), max_length=13, db_index=True)
+    name = models.CharField(_("name"), max_length=100)
+    parent_code = models.CharField(_("parent code"), max_length=13, blank=True)
+    kind = models.CharField(_("kind"), max_length=10, blank=True)
+    decree = models.CharField(
+        _("decree"), max_length=200, blank=True, help_text=_("The list that gave this version; empty if unknown.")
+    )
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid until"), null=True, blank=True)
+    cause = models.CharField(_("cause"), max_length=12, choices=VersionCause.choices)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("region version")
+        verbose_name_plural = _("region versions")
+        ordering = ["level", "code", "valid_from", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=reduce(
+                    operator.or_,
+                    (
+                        Q(level=level, **{f"{name}__isnull": name != level for name in RegionLevel.values})
+                        for level in RegionLevel.values
+                    ),
+                ),
+                name="region_version_unit_of_its_level",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_from__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="region_version_ends_after_it_begins",
+            ),
+            *(
+                models.UniqueConstraint(
+                    fields=[level], condition=Q(valid_to__isnull=True), name=f"region_version_one_current_{level}"
+                )
+                for level in RegionLevel.values
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name} ({self.decree or '?'})"
+
+    @property
+    def unit_id(self) -> int:
+        return getattr(self, f"{self.level}_id")

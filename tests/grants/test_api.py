@@ -266,7 +266,9 @@ def test_it_filters_grants_by_allocation(api_client, auditor, province_admin, ap
     response = api_client.get(GRANTS, {"allocation": other.pk})
 
     assert {row["allocation"] for row in response.json()["results"]} == {other.pk}
-    assert _village_codes(response) == sorted(Village.objects.filter(regency__code="18.71").values_list("code", flat=True))
+    assert _village_codes(response) == sorted(
+        Village.objects.filter(regency__code="18.71").values_list("code", flat=True)
+    )
 
 
 def test_it_filters_grants_by_regency(api_client, auditor, api_allocation):

@@ -99,7 +99,9 @@ def test_the_allocation_and_regency_pages_show_disbursed_returned_net_and_remain
     assert f'id="net-disbursed-total">Disalurkan bersih {rupiah(net)}<' in overview
     assert f">{rupiah_short(allocation.total_amount - net)}<" in overview
     assert '<th class="num">Disalurkan bersih</th>' in overview
-    planned = Grant.objects.filter(allocation=allocation, village__regency__code="18.01").count() * allocation.unit_amount
+    planned = (
+        Grant.objects.filter(allocation=allocation, village__regency__code="18.01").count() * allocation.unit_amount
+    )
     with translation.override("id"):
         share = percent(round(100 * approved_grant.amount / planned, 1))
     assert f"disalurkan {rupiah(approved_grant.amount)} ({share})" in regency
@@ -290,7 +292,9 @@ def test_the_grant_export_follows_the_filters_and_escapes_formulas(client, provi
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
 
     codes = {row[0] for row in rows[1:]}
-    assert codes == set(Grant.objects.filter(village__district__code="18.01.02").values_list("village__code", flat=True))
+    assert codes == set(
+        Grant.objects.filter(village__district__code="18.01.02").values_list("village__code", flat=True)
+    )
     names = {row[1] for row in rows[1:]}
     assert "'=cmd|' /C calc'!A0" in names
     assert all(isinstance(row[5], int) for row in rows[1:])

@@ -153,7 +153,9 @@ def api_paid(registry, province_admin, province_staff) -> PaidGrants:
     )
     grant_services.allocation_plan(allocation=allocation, actor=province_admin)
     allocation = grant_services.allocation_activate(allocation=allocation, actor=province_admin)
-    grants = {grant.village.code: grant for grant in Grant.objects.filter(allocation=allocation).select_related("village")}
+    grants = {
+        grant.village.code: grant for grant in Grant.objects.filter(allocation=allocation).select_related("village")
+    }
     first_a, second_a, third_a = (grants[village.code] for village in _desa("18.01.")[:3])
     last_b = grants[_villages("18.71.")[-1].code]
     for grant in (first_a, second_a, last_b):

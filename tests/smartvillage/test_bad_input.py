@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from rollout.models import ProgressReport
-from villages import services as village_services
+from villages import region_files as village_services
 from villages.models import Village
 from villages.services import RegionFileError, regions_load
 
