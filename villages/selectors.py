@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.access import restrict_to_scope
 from accounts.models import User
-from villages.models import DESA_KINDS, District, Regency, Village, VillageKind
+from villages.models import DESA_KINDS, District, Regency, Region, RegionVersion, Village, VillageKind
 
 
 def _active_count(model, parent_field: str) -> Coalesce:
@@ -50,3 +50,25 @@ def village_list(*, user: User) -> QuerySet[Village]:
     """Villages visible to `user`, with their district and regency loaded."""
     queryset = Village.objects.select_related("district", "regency")
     return restrict_to_scope(queryset, user, regency_field="regency").order_by("code")
+
+
+def unit_by_code(*, model: type[Region], code: str, queryset: QuerySet | None = None) -> tuple[Region | None, bool]:
+    """The unit of `model` whose current code is `code` (and True); else the unit that had the code last, in an
+    earlier list (and False: the caller answers with the unit's current code); else (None, False).
+
+    `queryset` (default: all units of `model`) is where the unit is looked for, e.g. the reader's scope: one
+    query when the code is current, three at most when it is not."""
+    queryset = model.objects.all() if queryset is None else queryset
+    unit = queryset.filter(code=code).first()
+    if unit is not None:
+        return unit, True
+    level = model._meta.model_name
+    former = (
+        RegionVersion.objects.filter(level=level, code=code)
+        .order_by("-valid_from", "-id")
+        .values_list(f"{level}_id", flat=True)
+        .first()
+    )
+    if former is None:
+        return None, False
+    return queryset.filter(pk=former).first(), False
