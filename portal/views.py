@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_safe
@@ -28,6 +28,7 @@ from rollout import overview
 from rollout import selectors as rollout_selectors
 from smartvillage.exports import EXPORT_FORMATS, export_response
 from villages.models import District
+from villages.views import Moved, unit_or_moved
 
 # The overview's lists show this many rows and say how many there are in all ("15 of 60").
 LIST_LIMIT = 15
@@ -98,7 +99,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> HttpResponse:
-    regency = get_object_or_404(overview.regencies_with_allocation(), code=code)
+    try:
+        regency = unit_or_moved(overview.regencies_with_allocation(), code, "dashboard:regency")
+    except Moved as moved:
+        return moved.response
     require_in_scope(request.user, regency_code=regency.code)
     return _overview(request, overview.regency_overview(user=request.user, regency=regency), home=home)
 
@@ -145,7 +149,10 @@ def whole_list(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def district(request: HttpRequest, code: str) -> HttpResponse:
-    district = get_object_or_404(District.objects.select_related("regency__province"), code=code)
+    try:
+        district = unit_or_moved(District.objects.select_related("regency__province"), code, "dashboard:district")
+    except Moved as moved:
+        return moved.response
     require_in_scope(request.user, regency_code=district.regency.code)
     villages = rollout_selectors.village_rollout_list(user=request.user).filter(district=district)
     allocation = grant_selectors.latest_allocation(province_code=district.regency.province.code)
@@ -169,7 +176,10 @@ def district(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def village(request: HttpRequest, code: str) -> HttpResponse:
-    village = get_object_or_404(rollout_selectors.village_rollout_list(user=request.user), code=code)
+    try:
+        village = unit_or_moved(rollout_selectors.village_rollout_list(user=request.user), code, "dashboard:village")
+    except Moved as moved:
+        return moved.response
     reports = rollout_selectors.report_list(user=request.user).filter(village=village)
     grants = (
         grant_selectors.grant_list(user=request.user)

@@ -5,7 +5,7 @@ from django.db.models.functions import Coalesce
 
 from accounts.access import restrict_to_scope
 from accounts.models import User
-from villages.models import DESA_KINDS, District, Regency, Region, RegionVersion, Village, VillageKind
+from villages.models import DESA_KINDS, District, Regency, Region, RegionVersion, VersionCause, Village, VillageKind
 
 
 def _active_count(model, parent_field: str) -> Coalesce:
@@ -72,3 +72,36 @@ def unit_by_code(*, model: type[Region], code: str, queryset: QuerySet | None = 
     if former is None:
         return None, False
     return queryset.filter(pk=former).first(), False
+
+
+# Per level: the units within a unit, as (level, lookup from that level's model to the unit).
+_WITHIN = {
+    "province": (("regency", "province"), ("district", "regency__province"), ("village", "regency__province")),
+    "regency": (("district", "regency"), ("village", "regency")),
+    "district": (("village", "district"),),
+    "village": (),
+}
+_MODELS = {"regency": Regency, "district": District, "village": Village}
+
+
+def unit_history(*, unit: Region) -> list[RegionVersion]:
+    """The unit's versions (codes, names, parents, kinds over time, with their decrees), oldest first, each
+    with `inherited` False; then, for a unit that began with a list (a district created by a split), the
+    versions of the units now within it that ended before it began, `inherited` True: their history from
+    before the split. A query per level, whatever the number of versions."""
+    level = unit._meta.model_name
+    own = list(RegionVersion.objects.filter(**{level: unit}).order_by("valid_from", "id"))
+    for version in own:
+        version.inherited = False
+    began = own[0].valid_from if own else None
+    if began is None or own[0].cause == VersionCause.LISTED:
+        return own
+    inherited = []
+    for child, lookup in _WITHIN[level]:
+        within = _MODELS[child].objects.filter(**{lookup: unit}).values("pk")
+        inherited += RegionVersion.objects.filter(
+            level=child, **{f"{child}__in": within}, valid_to__lte=began
+        ).order_by("valid_from", "code", "id")
+    for version in inherited:
+        version.inherited = True
+    return own + inherited

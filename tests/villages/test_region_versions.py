@@ -247,3 +247,114 @@ def test_the_first_load_records_the_bundled_lists_decree():
     assert RegionVersion.objects.count() == sum(
         model.objects.count() for model in (Province, Regency, District, Village)
     )
+
+
+# --- old codes, history and former names after the 2025 list (API and pages) ------------------------------
+
+
+@pytest.fixture
+def lampung_2025(lampung_2019, tmp_path):
+    """The 2019 registry with the 2025 list applied; the plan's rows."""
+    plan_path, _out = _plan(tmp_path)
+    _apply(plan_path)
+    return list(csv.DictReader(plan_path.open(encoding="utf-8")))
+
+
+def _moved_village(rows) -> dict:
+    return next(row for row in rows if row["change"] == "recode" and row["new_code"].startswith("18.08.15."))
+
+
+def test_the_api_answers_a_former_village_code_with_a_redirect_to_the_current_one(
+    lampung_2025, api_client, province_staff
+):
+    row = _moved_village(lampung_2025)
+    api_client.force_authenticate(province_staff)
+
+    moved = api_client.get(f"/api/v1/villages/{row['old_code']}/")
+    current = api_client.get(moved["Location"])
+
+    assert moved.status_code == 301
+    assert moved["Location"].endswith(f"/api/v1/villages/{row['new_code']}/")
+    assert current.status_code == 200
+    assert (current.json()["code"], current.json()["district"]) == (row["new_code"], "18.08.15")
+    assert api_client.get("/api/v1/villages/18.08.01.2999/").status_code == 404
+
+
+def test_the_history_lists_the_codes_names_and_parents_with_their_decrees(lampung_2025, api_client, province_staff):
+    row = _moved_village(lampung_2025)
+    api_client.force_authenticate(province_staff)
+
+    moved = api_client.get(f"/api/v1/villages/{row['old_code']}/history/")
+    history = api_client.get(f"/api/v1/villages/{row['new_code']}/history/").json()
+
+    assert moved.status_code == 301 and moved["Location"].endswith(f"/{row['new_code']}/history/")
+    assert [
+        (v["code"], v["parent_code"], v["decree"], v["valid_from"], v["valid_to"], v["cause"]) for v in history
+    ] == [
+        (row["old_code"], "18.08.01", "Permendagri 72/2019", "2019-10-08", "2025-04-25", "listed"),
+        (row["new_code"], "18.08.15", DECREE_2025, "2025-04-25", None, "recode"),
+    ]
+    assert not any(version["inherited"] for version in history)
+
+
+def test_a_district_created_by_a_split_shows_its_villages_history_from_before_as_inherited(
+    lampung_2025, api_client, province_staff, client
+):
+    api_client.force_authenticate(province_staff)
+
+    history = api_client.get("/api/v1/districts/18.08.15/history/").json()
+
+    own, inherited = history[0], history[1:]
+    assert (own["code"], own["cause"], own["inherited"]) == ("18.08.15", "new", False)
+    assert len(inherited) == 13
+    assert all(v["inherited"] and v["parent_code"] == "18.08.01" and v["valid_to"] == "2025-04-25" for v in inherited)
+    client.force_login(province_staff)
+    page = client.get("/registry/districts/18.08.15/").content.decode()
+    assert page.count("text-bg-light") == 13  # the inherited badge
+    assert inherited[0]["code"] in page
+
+
+def test_the_pages_answer_a_former_code_with_the_units_page(lampung_2025, client, province_staff):
+    row = _moved_village(lampung_2025)
+    client.force_login(province_staff)
+
+    response = client.get(f"/dashboard/villages/{row['old_code']}/")
+
+    assert response.status_code == 301
+    assert response["Location"] == f"/dashboard/villages/{row['new_code']}/"
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_a_former_code_outside_the_officers_regency_is_not_found(lampung_2025, client):
+    row = _moved_village(lampung_2025)
+    officer = UserFactory(
+        username="petugas.lamsel", role=Role.REGENCY_OFFICER, regency=Regency.objects.get(code="18.01")
+    )
+    client.force_login(officer)
+
+    assert client.get(f"/dashboard/villages/{row['old_code']}/").status_code == 404
+    assert client.get(f"/api/v1/villages/{row['old_code']}/").status_code in (401, 403, 404)
+
+
+def test_searching_by_a_former_name_finds_the_renamed_unit(lampung_2025, client, api_client, province_staff):
+    row = next(
+        r
+        for r in lampung_2025
+        if r["change"] == "rename" and r["level"] == "village" and r["old_name"].lower() not in r["new_name"].lower()
+    )
+    client.force_login(province_staff)
+    api_client.force_authenticate(province_staff)
+
+    page = client.get("/registry/", {"q": row["old_name"]}).content.decode()
+    found = api_client.get("/api/v1/villages/", {"name": row["old_name"]}).json()
+
+    assert row["new_code"] in page
+    assert row["new_code"] in [village["code"] for village in found["results"]]
+
+
+def test_the_schema_documents_the_redirect_of_a_former_code(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    for path in ("/api/v1/villages/{code}/", "/api/v1/villages/{code}/history/", "/api/v1/districts/{code}/"):
+        responses = schema["paths"][path]["get"]["responses"]
+        assert "301" in responses and "former code" in responses["301"]["description"]
