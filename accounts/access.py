@@ -126,6 +126,8 @@ class Capability(StrEnum):
     MANAGE_USERS = "manage_users"
     # Read the audit trail: account, allocation, grant and report changes, by whom and when.
     VIEW_AUDIT = "view_audit"
+    # Load a newer Kemendagri region list: upload it, review and edit its change set, apply it (issue 14).
+    MANAGE_REGIONS = "manage_regions"
 
 
 # What each role may do. Regency officers and auditors change no money; the scope
@@ -139,6 +141,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.VERIFY_REPORTS,
             Capability.MANAGE_USERS,
             Capability.VIEW_AUDIT,
+            Capability.MANAGE_REGIONS,
         }
     ),
     Role.PROVINCE_STAFF: frozenset({Capability.READ, Capability.MOVE_GRANTS, Capability.VERIFY_REPORTS}),

@@ -149,6 +149,8 @@ class AuditAction(models.TextChoices):
     TARGET_CHANGED = "target_changed", _("Programme target changed")
     # Region units (villages.RegionVersion): a newer Kemendagri list applied, one entry per changed unit.
     REGION_CHANGED = "region_changed", _("Region unit changed by a newer list")
+    # A row of an uploaded list's change set decided by hand (villages.RegionListUpload), before it is applied.
+    REGION_PLAN_EDITED = "region_plan_edited", _("Region change set edited")
 
 
 class AuditEntry(AppendOnlyModel):

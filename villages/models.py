@@ -13,6 +13,7 @@ import operator
 import re
 from functools import reduce
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -249,3 +250,35 @@ class RegionVersion(models.Model):
     @property
     def unit_id(self) -> int:
         return getattr(self, f"{self.level}_id")
+
+
+class RegionListUpload(models.Model):
+    """A newer region list a province administrator uploaded, and its change set under review (the plan CSV,
+    as planned and then edited), until it is applied by `villages.services.regions_apply`."""
+
+    file_name = models.CharField(_("file name"), max_length=200)
+    text = models.TextField(_("region list"))
+    plan = models.TextField(_("plan"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("applied by"),
+    )
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    decree = models.CharField(_("decree"), max_length=200, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("region list upload")
+        verbose_name_plural = _("region list uploads")
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} {self.uploaded_at:%Y-%m-%d %H:%M}"

@@ -128,9 +128,27 @@ def _parse_row(line: int, raw: dict[str, str | None], errors: list[tuple[int, st
     return RegionRow(line=line, level=level, code=code, name=name, parent_code=parent_code, kind=kind)
 
 
-def regions_parse(*, path: Path) -> list[RegionRow]:
-    """Read and validate a region file completely; raise RegionFileError listing every bad row."""
-    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+def region_text(data: bytes) -> str:
+    """An uploaded region list's text: gzip-compressed or not, UTF-8, size-limited (RegionFileError)."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise RegionFileError([f"line 1: not a readable gzip file ({exc})"]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise RegionFileError([f"line 1: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB, refused"])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise RegionFileError(
+            [f"line {line}: not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"]
+        ) from None
+
+
+def regions_parse(*, path: Path | None = None, text: str | None = None) -> list[RegionRow]:
+    """Read and validate a region file (or its `text`) completely; raise RegionFileError listing every bad row."""
+    reader = csv.DictReader(io.StringIO(_read_text(path) if text is None else text, newline=""))
     header = reader.fieldnames or []
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:

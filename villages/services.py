@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEntry, User
 from villages.models import (
+    RegionListUpload,
     RegionVersion,
     VersionCause,
     regency_kind_for_code,
@@ -42,18 +44,23 @@ from villages.region_files import (
     RegionFileError,
     RegionRow,
     _read_text,
+    region_text,
     regions_parse,
 )
 from villages.region_plan import (
+    CHANGES,
     DECREES_FILE,
     MATCHED_CHANGES,
+    PLAN_COLUMNS,
     Change,
     Plan,
     PlanFileError,
     PlanRow,
     UnitRow,
+    _unescape,
     plan_changes,
     plan_parse,
+    plan_to_csv,
 )
 
 __all__ = [
@@ -332,13 +339,13 @@ def _unit_row(row: RegionRow) -> UnitRow:
     return UnitRow(row.code, row.name, row.level, row.parent_code, row.kind)
 
 
-def _file_units(path: Path) -> list[UnitRow]:
-    return [_unit_row(row) for row in regions_parse(path=path)]
+def _file_units(path: Path | None = None, text: str | None = None) -> list[UnitRow]:
+    return [_unit_row(row) for row in regions_parse(path=path, text=text)]
 
 
-def regions_plan(*, path: Path) -> Plan:
-    """The change set from the registry to the list in `path` (its provinces), proposed; writes nothing."""
-    new = _file_units(path)
+def regions_plan(*, path: Path | None = None, text: str | None = None) -> Plan:
+    """The change set from the registry to the list in `path` (or `text`), its provinces; writes nothing."""
+    new = _file_units(path, text)
     return plan_changes(old=registry_units(provinces={unit.code[:2] for unit in new}), new=new)
 
 
@@ -380,13 +387,15 @@ def _refuse(errors: list[tuple[int, str]]) -> None:
 @transaction.atomic
 def regions_apply(
     *,
-    path: Path,
+    path: Path | None = None,
+    text: str | None = None,
     plan_text: str,
     decree: str,
     valid_from: datetime.date,
     actor: User | None = None,
 ) -> ApplyReport:
-    """Apply a reviewed (possibly hand-edited) plan of the list in `path` to the registry, all or nothing.
+    """Apply a reviewed (possibly hand-edited) plan of the list in `path` (or `text`) to the registry, all or
+    nothing: the one service behind `load_regions --apply` and the province administrators' page.
 
     The plan is validated against the registry as it is now and the file, with every problem and its line
     (`plan_parse`): a plan written before the registry changed no longer fits and is refused. Each matched
@@ -397,7 +406,7 @@ def regions_apply(
     decree = decree.strip()
     if not decree:
         raise PlanFileError(["the decree is required: the list's decree, e.g. Kepmendagri 300.2.2-2138/2025"])
-    new = _file_units(path)
+    new = _file_units(path, text)
     provinces = sorted({unit.code[:2] for unit in new})
     # One apply at a time per province: the registry read below is the one the plan is checked against.
     list(LEVEL_MODELS["province"].objects.select_for_update().filter(code__in=provinces).order_by("code"))
@@ -579,3 +588,89 @@ def plan_csv_text(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise PlanFileError([f"line {line}: not valid UTF-8; save the plan as UTF-8"]) from None
+
+
+# --- the province administrators' page: upload, review, edit, apply ------------------------------------------
+
+
+@transaction.atomic
+def region_list_upload(*, actor: User, file_name: str, data: bytes) -> RegionListUpload:
+    """Keep an uploaded list and its proposed change set for review; RegionFileError (with lines) otherwise."""
+    text = region_text(data)
+    plan = regions_plan(text=text)
+    return RegionListUpload.objects.create(
+        file_name=file_name[:200], text=text, plan=plan_to_csv(plan), uploaded_by=actor
+    )
+
+
+def region_list_rows(*, upload: RegionListUpload) -> list[PlanRow]:
+    """The rows of an upload's plan as they stand (edited or not), with their line numbers; no validation."""
+    reader = csv.DictReader(io.StringIO(upload.plan, newline=""))
+    return [
+        PlanRow(
+            **{key: _unescape(value or "") for key, value in raw.items() if key in PLAN_COLUMNS}, line=reader.line_num
+        )
+        for raw in reader
+    ]
+
+
+def _locked_open(upload: RegionListUpload) -> RegionListUpload:
+    locked = RegionListUpload.objects.select_for_update().get(pk=upload.pk)
+    if locked.applied_at is not None:
+        raise PlanFileError([f"line 1: this list was applied on {locked.applied_at:%Y-%m-%d %H:%M}; upload it again"])
+    return locked
+
+
+@transaction.atomic
+def region_list_row_edit(*, upload: RegionListUpload, actor: User, line: int, change: str, new_code: str) -> PlanRow:
+    """Decide one row of the plan by hand: its change and the unit of the new list it matches (`new_code`,
+    empty for `gone`). Checked against the list here; against the registry when the plan is applied."""
+    locked = _locked_open(upload)
+    rows = region_list_rows(upload=locked)
+    row = next((row for row in rows if row.line == line), None)
+    if row is None:
+        raise PlanFileError([f"line {line}: the plan has no such row"])
+    new_code = new_code.strip()
+    if change not in CHANGES or change == Change.UNRESOLVED:
+        raise PlanFileError([f"line {line}: choose rename, recode, kind_change, new or gone"])
+    units = {unit.code: unit for unit in _file_units(text=locked.text)}
+    target = units.get(new_code)
+    if change == Change.GONE:
+        if new_code:
+            raise PlanFileError([f"line {line}: a gone unit has no new code"])
+    elif target is None or target.level != row.level:
+        raise PlanFileError([f"line {line}: {new_code or '(empty)'} is not a {row.level} of the uploaded list"])
+    edited = PlanRow(
+        old_code=row.old_code if change != Change.NEW else "",
+        new_code=new_code,
+        change=change,
+        old_name=row.old_name if change != Change.NEW else "",
+        new_name=target.name if target else "",
+        level=row.level,
+        reason=f"decided by {actor.get_username()}",
+        line=line,
+    )
+    locked.plan = plan_to_csv(Plan(rows=[edited if r.line == line else r for r in rows]))
+    locked.save(update_fields=["plan"])
+    before = {"change": row.change, "old_code": row.old_code, "new_code": row.new_code}
+    after = {"change": edited.change, "old_code": edited.old_code, "new_code": edited.new_code}
+    AuditEntry.objects.create(
+        actor=actor,
+        action=AuditAction.REGION_PLAN_EDITED,
+        object_type=locked._meta.label_lower,
+        object_id=str(locked.pk),
+        object_repr=f"{locked.file_name}, line {line}"[:200],
+        changes={name: [before[name], value] for name, value in after.items() if before[name] != value},
+    )
+    return edited
+
+
+@transaction.atomic
+def region_list_apply(*, upload: RegionListUpload, actor: User, decree: str, valid_from: datetime.date) -> ApplyReport:
+    """Apply the reviewed plan of an upload: `regions_apply`, as `load_regions --apply` does."""
+    locked = _locked_open(upload)
+    report = regions_apply(text=locked.text, plan_text=locked.plan, decree=decree, valid_from=valid_from, actor=actor)
+    locked.applied_by, locked.applied_at = actor, timezone.now()
+    locked.decree, locked.valid_from = report.decree, valid_from
+    locked.save(update_fields=["applied_by", "applied_at", "decree", "valid_from"])
+    return report

@@ -4,11 +4,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
-from accounts.access import Capability, has_capability
-from villages import selectors
-from villages.models import RegionLevel, RegionVersion
+from accounts.access import Capability, has_capability, require_capability
+from villages import selectors, services
+from villages.forms import ApplyForm, PlanRowForm, RegionListUploadForm
+from villages.models import RegionLevel, RegionListUpload, RegionVersion
+from villages.region_files import RegionFileError
+from villages.region_plan import CHANGES, Change
 
 SEARCH_PAGE_SIZE = 50
 
@@ -88,3 +92,92 @@ def district_detail(request: HttpRequest, code: str) -> HttpResponse:
         "history": selectors.unit_history(unit=district),
     }
     return render(request, "villages/district_detail.html", context)
+
+
+# --- loading a newer region list (province administrators) -------------------------------------------------
+
+PLAN_PAGE_SIZE = 100
+
+
+@login_required
+def region_lists(request: HttpRequest) -> HttpResponse:
+    """Upload a newer region list; it is planned against the registry and kept for review."""
+    require_capability(request.user, Capability.MANAGE_REGIONS)
+    form = RegionListUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            kept = services.region_list_upload(actor=request.user, file_name=upload.name, data=upload.read())
+        except RegionFileError as error:
+            for message in error.errors[:50]:
+                form.add_error("file", message)
+        else:
+            return redirect("villages:region-list", pk=kept.pk)
+    uploads = RegionListUpload.objects.select_related("uploaded_by", "applied_by").defer("text", "plan")[:20]
+    return render(request, "villages/region_lists.html", {"form": form, "uploads": uploads})
+
+
+@login_required
+def region_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """Review an uploaded list's change set: filter by change and regency, decide a row by hand."""
+    require_capability(request.user, Capability.MANAGE_REGIONS)
+    upload = get_object_or_404(RegionListUpload.objects.select_related("uploaded_by", "applied_by"), pk=pk)
+    edit = PlanRowForm(request.POST or None)
+    if request.method == "POST" and edit.is_valid():
+        try:
+            services.region_list_row_edit(upload=upload, actor=request.user, **edit.cleaned_data)
+        except RegionFileError as error:
+            for message in error.errors:
+                edit.add_error(None, message)
+        else:
+            return redirect(f"{request.path}?{request.GET.urlencode()}#line-{edit.cleaned_data['line']}")
+    return _review(request, upload, edit=edit, apply=ApplyForm(), status=400 if edit.errors else 200)
+
+
+@login_required
+@require_POST
+def region_list_apply(request: HttpRequest, pk: int) -> HttpResponse:
+    """Apply the reviewed change set: the service `load_regions --apply` calls; refused whole, with lines."""
+    require_capability(request.user, Capability.MANAGE_REGIONS)
+    upload = get_object_or_404(RegionListUpload, pk=pk)
+    form = ApplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.region_list_apply(
+                upload=upload,
+                actor=request.user,
+                decree=form.cleaned_data["decree"],
+                valid_from=form.cleaned_data["valid_from"],
+            )
+        except RegionFileError as error:
+            for message in error.errors[:50]:
+                form.add_error(None, message)
+        else:
+            return redirect("villages:region-list", pk=upload.pk)
+    return _review(request, upload, edit=PlanRowForm(), apply=form, status=400)
+
+
+def _review(request: HttpRequest, upload: RegionListUpload, *, edit, apply, status: int) -> HttpResponse:
+    rows = services.region_list_rows(upload=upload)
+    counts = {change: sum(row.change == change for row in rows) for change in CHANGES}
+    change = request.GET.get("change", "")
+    regency = request.GET.get("regency", "").strip()
+    shown = [
+        row
+        for row in rows
+        if (not change or row.change == change)
+        and (not regency or (row.new_code or row.old_code).startswith(regency) or row.old_code.startswith(regency))
+    ]
+    page = Paginator(shown, PLAN_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "upload": upload,
+        "page": page,
+        "counts": counts,
+        "changes": [(value, Change(value).label) for value in CHANGES],
+        "change": change,
+        "regency": regency,
+        "query": urlencode({name: value for name, value in (("change", change), ("regency", regency)) if value}),
+        "edit": edit,
+        "apply": apply,
+    }
+    return render(request, "villages/region_list.html", context, status=status)
