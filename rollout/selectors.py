@@ -9,7 +9,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce, ExtractYear
 
 from accounts.access import restrict_to_scope, restrict_units_to_scope
@@ -17,7 +30,7 @@ from accounts.models import User
 from grants.models import Grant, GrantStatus
 from rollout.models import AdoptionSnapshot, DemoDataset, ProgrammeTarget, ProgressReport, shown_share
 from rollout.services import adopted
-from villages.models import Village
+from villages.models import RegionVersion, Village
 
 # Paid and still with the village: a returned grant is money back, not money without result.
 HELD_STATUSES = (GrantStatus.DISBURSED, GrantStatus.ACCOUNTED, GrantStatus.CLOSED)
@@ -147,18 +160,49 @@ def snapshot_histories(
     """The snapshot history (oldest first) of every child of `parent` at `level` and of `codes`,
     in one query: what a page needs for its table's forecasts and its trend chart.
 
-    The rows carry only SERIES_FIELDS (the others are deferred).
+    A unit whose code changed with a newer list (a regency moved to a new province, a renumbered district)
+    keeps its history: the snapshots taken under its former code, while that code was its, are filed under
+    its current code (still the same query). The rows carry only SERIES_FIELDS (the others are deferred).
     """
+    codes = list(codes)
+    formers = _former_codes().values("code")
     rows = (
         _scoped_snapshots(user)
-        .filter(Q(level=level, parent_code=parent) | Q(code__in=list(codes)))
+        .filter(
+            Q(level=level, parent_code=parent)
+            | Q(code__in=codes)
+            | Q(level=level, code__in=formers.filter(now__startswith=f"{parent}."))
+            | Q(code__in=formers.filter(now__in=codes))
+        )
+        .annotate(
+            now_code=Subquery(
+                _former_codes(at=OuterRef("date"))
+                .filter(level=OuterRef("level"), code=OuterRef("code"))
+                .values("now")[:1]
+            )
+        )
         .only(*SERIES_FIELDS)
         .order_by("code", "date")
     )
     histories: dict[str, list[AdoptionSnapshot]] = defaultdict(list)
     for row in rows:
-        histories[row.code].append(row)
+        histories[row.now_code or row.code].append(row)
+    for history in histories.values():
+        history.sort(key=lambda row: row.date)
     return dict(histories)
+
+
+def _former_codes(at=None) -> QuerySet[RegionVersion]:
+    """Closed versions of units (province, regency, district: the snapshot levels) under a code that is no
+    longer theirs, each with `now`, the unit's current code; `at` (a date): only versions valid on it."""
+    versions = (
+        RegionVersion.objects.filter(level__in=("province", "regency", "district"), valid_to__isnull=False)
+        .annotate(now=Coalesce(F("province__code"), F("regency__code"), F("district__code")))
+        .exclude(now=F("code"))
+    )
+    if at is not None:
+        versions = versions.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=at), valid_to__gt=at)
+    return versions
 
 
 # The programme aims at every village: 100 % unless a ProgrammeTarget says otherwise for a year.

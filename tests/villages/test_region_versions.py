@@ -358,3 +358,77 @@ def test_the_schema_documents_the_redirect_of_a_former_code(client):
     for path in ("/api/v1/villages/{code}/", "/api/v1/villages/{code}/history/", "/api/v1/districts/{code}/"):
         responses = schema["paths"][path]["get"]["responses"]
         assert "301" in responses and "former code" in responses["301"]["description"]
+
+
+# --- history stays comparable ----------------------------------------------------------------------------
+
+
+def test_applying_a_list_rewrites_no_adoption_snapshot(lampung_2019, tmp_path):
+    before = list(AdoptionSnapshot.objects.order_by("pk").values())
+    plan_path, _out = _plan(tmp_path)
+
+    _apply(plan_path)
+
+    assert list(AdoptionSnapshot.objects.order_by("pk").values()) == before
+    assert {"18.08.01"} <= set(
+        AdoptionSnapshot.objects.filter(level=SnapshotLevel.DISTRICT).values_list("code", flat=True)
+    )
+
+
+def _snapshot(code: str, parent: str, date: datetime.date, adopted: int) -> AdoptionSnapshot:
+    figures = dict.fromkeys(
+        ("kelurahan", "pillar2_live", "pillar3_live", "blocked_no_signal", "awaiting_verification"), 0
+    )
+    return AdoptionSnapshot.objects.create(
+        date=date,
+        level=SnapshotLevel.DISTRICT,
+        code=code,
+        name="Natar",
+        parent_code=parent,
+        units=4,
+        desa=4,
+        adopted_units=adopted,
+        adopted_desa=adopted,
+        pillar1_live=adopted,
+        stale_units=0,
+        definition_version=1,
+        computed_at=datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC),
+        **figures,
+    )
+
+
+def test_a_renumbered_units_trend_continues_under_its_new_code(registry, province_staff):
+    from rollout.selectors import snapshot_histories
+
+    district = registry.district_a2  # 18.01.02, renumbered 18.01.09 by a list valid from 1 March 2025
+    changed = datetime.date(2025, 3, 1)
+    RegionVersion.objects.create(
+        level="district",
+        district=district,
+        code="18.01.02",
+        name=district.name,
+        parent_code="18.01",
+        decree="Lama",
+        valid_from=datetime.date(2019, 10, 8),
+        valid_to=changed,
+        cause=VersionCause.LISTED,
+    )
+    RegionVersion.objects.create(
+        level="district",
+        district=district,
+        code="18.01.09",
+        name=district.name,
+        parent_code="18.01",
+        decree="Baru",
+        valid_from=changed,
+        cause=VersionCause.RECODE,
+    )
+    District.objects.filter(pk=district.pk).update(code="18.01.09")
+    _snapshot("18.01.02", "18.01", datetime.date(2025, 1, 31), 1)
+    _snapshot("18.01.02", "18.01", datetime.date(2025, 2, 28), 2)
+    _snapshot("18.01.09", "18.01", datetime.date(2025, 3, 31), 3)
+
+    histories = snapshot_histories(user=province_staff, level=SnapshotLevel.DISTRICT, parent="18.01")
+
+    assert [(row.date.month, row.adopted_units) for row in histories["18.01.09"]] == [(1, 1), (2, 2), (3, 3)]
+    assert "18.01.02" not in histories
