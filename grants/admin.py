@@ -51,5 +51,5 @@ class GrantEventAdmin(ReadOnlyAdmin):
     regency_field = "grant__village__regency"
     list_display = ["created_at", "grant", "action", "from_status", "to_status", "actor", "amount", "reference"]
     list_filter = ["action", "to_status"]
-    list_select_related = ["grant", "actor"]
+    list_select_related = ["grant__village", "grant__allocation", "actor"]  # a grant is shown by its village code
     search_fields = ["grant__village__code", "reference", "actor__username"]
