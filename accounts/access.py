@@ -15,7 +15,8 @@ from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery, Value
+from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
@@ -52,15 +53,25 @@ def _province_wide(user: User | AnonymousUser | PublicReader) -> bool:
     return user is PUBLIC or _role(user) in PROVINCE_WIDE_ROLES
 
 
-def regency_scope(user: User | AnonymousUser) -> str | None:
-    """The regency code a user is confined to, or None for province-wide roles (and the public)."""
+def regency_scope(user: User | AnonymousUser) -> int | None:
+    """The regency a user is confined to (the unit's key, never its code: a unit keeps its key when its code
+    changes), or None for province-wide roles (and the public)."""
     if _province_wide(user):
         return None
     return getattr(user, "regency_id", None)
 
 
+def _regency_path(regency_field: str) -> str:
+    """The path to the regency unit: `regency_field` names the regency (`village__regency`, or `pk` on
+    regencies); a path to its code (`village__regency__code`, `code`) is read as the regency itself."""
+    if regency_field == "code":
+        return "pk"
+    return regency_field.removesuffix("__code")
+
+
 def restrict_to_scope(queryset: QuerySet, user: User | AnonymousUser, *, regency_field: str) -> QuerySet:
-    """Filter `queryset` to the rows `user` may see; `regency_field` names the regency code path.
+    """Filter `queryset` to the rows `user` may see; `regency_field` names the path to the row's regency
+    (a foreign key such as `village__regency`; `pk` for regencies themselves).
 
     Fails closed: anyone neither province-wide nor scoped to a regency (the
     anonymous user included) sees nothing.
@@ -69,7 +80,13 @@ def restrict_to_scope(queryset: QuerySet, user: User | AnonymousUser, *, regency
         return queryset
     if _role(user) != Role.REGENCY_OFFICER or not user.regency_id:
         return queryset.none()
-    return queryset.filter(**{regency_field: user.regency_id})
+    return queryset.filter(**{_regency_path(regency_field): user.regency_id})
+
+
+def _own_regency_code(user: User) -> Subquery:
+    """The officer's regency's current code, inside the query that uses it (no query of its own)."""
+    regencies = User._meta.get_field("regency").related_model.objects
+    return Subquery(regencies.filter(pk=user.regency_id).values("code")[:1])
 
 
 def restrict_units_to_scope(queryset: QuerySet, user: User | AnonymousUser, *, code_field: str) -> QuerySet:
@@ -81,14 +98,16 @@ def restrict_units_to_scope(queryset: QuerySet, user: User | AnonymousUser, *, c
         return queryset
     if _role(user) != Role.REGENCY_OFFICER or not user.regency_id:
         return queryset.none()
-    own = user.regency_id
-    return queryset.filter(Q(**{code_field: own}) | Q(**{f"{code_field}__startswith": f"{own}."}))
+    own = _own_regency_code(user)
+    return queryset.filter(Q(**{code_field: own}) | Q(**{f"{code_field}__startswith": Concat(own, Value("."))}))
 
 
 def require_in_scope(user: User | AnonymousUser, *, regency_code: str) -> None:
-    """For pages named after a regency (or a unit within one): Http404 unless `user` sees that regency.
-    Not found rather than forbidden: an officer learns nothing of what lies outside the own regency."""
-    if regency_scope(user) not in (None, regency_code):
+    """For pages named after a regency (or a unit within one), by its code: Http404 unless `user` sees that
+    regency. Not found rather than forbidden: an officer learns nothing of what lies outside the own regency."""
+    if _province_wide(user):
+        return
+    if _role(user) != Role.REGENCY_OFFICER or user.regency is None or user.regency.code != regency_code:
         raise Http404
 
 
@@ -110,6 +129,8 @@ class Capability(StrEnum):
     # Import bank statements of the treasury account (RKUD), resolve reconciliation items, record the
     # returns the bank shows (treasury).
     RECONCILE = "reconcile"
+    # Load a newer Kemendagri region list: upload it, review and edit its change set, apply it (issue 14).
+    MANAGE_REGIONS = "manage_regions"
 
 
 # What each role may do. Regency officers and auditors change no money; the scope
@@ -124,6 +145,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
             Capability.MANAGE_USERS,
             Capability.VIEW_AUDIT,
             Capability.RECONCILE,
+            Capability.MANAGE_REGIONS,
         }
     ),
     Role.PROVINCE_STAFF: frozenset(

@@ -58,6 +58,7 @@ class UserForm(BootstrapForm):
     regency = forms.ModelChoiceField(
         label=_("Regency/city"),
         queryset=Regency.objects.filter(is_active=True).order_by("code"),
+        to_field_name="code",
         required=False,
         help_text=_("Required for regency officers, empty for every other role."),
     )
@@ -75,7 +76,7 @@ class UserForm(BootstrapForm):
                     "last_name": user.last_name,
                     "email": user.email,
                     "role": user.role,
-                    "regency": user.regency_id,
+                    "regency": user.regency,
                     "is_active": user.is_active,
                 },
             )

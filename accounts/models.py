@@ -150,6 +150,10 @@ class AuditAction(models.TextChoices):
     # Treasury reconciliation: a bank statement imported, an open item resolved by staff.
     STATEMENT_IMPORTED = "statement_imported", _("Bank statement imported")
     OUTCOME_RESOLVED = "outcome_resolved", _("Reconciliation item resolved")
+    # Region units (villages.RegionVersion): a newer Kemendagri list applied, one entry per changed unit.
+    REGION_CHANGED = "region_changed", _("Region unit changed by a newer list")
+    # A row of an uploaded list's change set decided by hand (villages.RegionListUpload), before it is applied.
+    REGION_PLAN_EDITED = "region_plan_edited", _("Region change set edited")
 
 
 class AuditEntry(AppendOnlyModel):

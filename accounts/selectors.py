@@ -16,7 +16,7 @@ def user_list(*, q: str = "", role: str = "", regency: str = "", active: str = "
     if role:
         users = users.filter(role=role)
     if regency:
-        users = users.filter(regency_id=regency)
+        users = users.filter(regency__code=regency)
     if active in ("1", "0"):
         users = users.filter(is_active=active == "1")
     return users.order_by("username")

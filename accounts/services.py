@@ -53,8 +53,16 @@ def audit_record(
 
 
 def field_values(*, obj: models.Model, fields: tuple[str, ...]) -> dict[str, object]:
-    """The current values of `fields` (foreign keys by their key), for `changed_fields`."""
-    return {name: getattr(obj, obj._meta.get_field(name).attname) for name in fields}
+    """The current values of `fields` (foreign keys by their key; region units by their code, which people
+    read, rather than their surrogate key), for `changed_fields`."""
+    return {name: _field_value(obj, obj._meta.get_field(name)) for name in fields}
+
+
+def _field_value(obj: models.Model, field) -> object:
+    if field.is_relation and any(f.name == "code" for f in field.related_model._meta.concrete_fields):
+        related = getattr(obj, field.name)
+        return related.code if related is not None else None
+    return getattr(obj, field.attname)
 
 
 def changed_fields(*, before: dict[str, object], after: dict[str, object]) -> dict[str, list]:
@@ -206,15 +214,15 @@ def user_tokens_revoke(*, actor: User, user: User) -> bool:
 @transaction.atomic
 def demo_users_ensure(*, password: str) -> list[User]:
     """Create or reset the demo accounts whose regency exists; return them."""
-    existing_regencies = set(
-        Regency.objects.filter(code__in=[code for _, _, code, _ in DEMO_USERS if code]).values_list("code", flat=True)
+    existing_regencies = dict(
+        Regency.objects.filter(code__in=[code for _, _, code, _ in DEMO_USERS if code]).values_list("code", "pk")
     )
     users = []
     for username, role, regency_code, is_admin in DEMO_USERS:
         if regency_code and regency_code not in existing_regencies:
             continue
         user, _created = User.objects.get_or_create(username=username)
-        user.role, user.regency_id = role, regency_code
+        user.role, user.regency_id = role, existing_regencies.get(regency_code)
         user.is_staff = user.is_superuser = is_admin
         user.is_active = True
         user.set_password(password)

@@ -107,9 +107,9 @@ def _state_generate(actor: User, rng: random.Random) -> dict:
     """A verified report and the status it set for every active village; a few % blocked by no signal."""
     now = timezone.now()
     today = timezone.localdate()
-    codes = list(Village.objects.filter(is_active=True).order_by("code").values_list("code", flat=True))
+    village_ids = list(Village.objects.filter(is_active=True).order_by("code").values_list("pk", flat=True))
     reports, awaiting = [], []
-    for code in codes:
+    for village_id in village_ids:
         roll = rng.random()
         if roll < 0.03:  # blocked: no signal, pillar 1 not live
             values = {
@@ -133,7 +133,7 @@ def _state_generate(actor: User, rng: random.Random) -> dict:
         submitted = now - datetime.timedelta(days=rng.randint(1, 200))
         reports.append(
             ProgressReport(
-                village_id=code,
+                village_id=village_id,
                 submitted_by=actor,
                 submitted_at=submitted,
                 captured_at=submitted,
@@ -145,7 +145,7 @@ def _state_generate(actor: User, rng: random.Random) -> dict:
         )
         if rng.random() < 0.02:  # a newer report waiting for verification
             awaiting.append(
-                ProgressReport(village_id=code, submitted_by=actor, submitted_at=now, captured_at=now, **values)
+                ProgressReport(village_id=village_id, submitted_by=actor, submitted_at=now, captured_at=now, **values)
             )
     reports = ProgressReport.objects.bulk_create(reports, batch_size=5000)
     ProgressReport.objects.bulk_create(awaiting, batch_size=5000)
@@ -169,7 +169,7 @@ def _state_generate(actor: User, rng: random.Random) -> dict:
             )
         )
     VillageStatus.objects.bulk_create(statuses, batch_size=5000)
-    return {"villages": len(codes), "reports": len(reports) + len(awaiting), "awaiting": len(awaiting)}
+    return {"villages": len(village_ids), "reports": len(reports) + len(awaiting), "awaiting": len(awaiting)}
 
 
 def _grants_generate(actor: User, province: Province, rng: random.Random) -> dict:
@@ -186,7 +186,7 @@ def _grants_generate(actor: User, province: Province, rng: random.Random) -> dic
     for index, regency in enumerate(Regency.objects.filter(province=province).order_by("code")):
         ids = list(
             Grant.objects.filter(allocation=allocation, village__regency=regency)
-            .order_by("village_id")
+            .order_by("village__code")
             .values_list("pk", flat=True)
         )
         if index % 4 == 0 or len(ids) < 4:
@@ -228,8 +228,8 @@ RECOMPUTE_FLOOR_SQL = """
 WITH awaiting AS (
     SELECT village_id, count(*) AS n FROM rollout_progressreport WHERE status = 'awaiting' GROUP BY village_id
 ), figures AS (
-    SELECT r.province_id AS province, v.regency_id AS regency, v.district_id AS district,
-        GROUPING(r.province_id, v.regency_id, v.district_id) AS grp,
+    SELECT p.code AS province, r.code AS regency, d.code AS district,
+        GROUPING(p.code, r.code, d.code) AS grp,
         count(*) AS units,
         count(*) FILTER (WHERE v.kind = ANY(%(desa)s)) AS desa,
         count(*) FILTER (WHERE NOT v.kind = ANY(%(desa)s)) AS kelurahan,
@@ -243,11 +243,13 @@ WITH awaiting AS (
         count(*) FILTER (WHERE s.last_verified_on IS NULL OR s.last_verified_on < %(stale_before)s) AS stale_units,
         max(s.last_verified_on) AS latest_verified_on
     FROM villages_village v
-    JOIN villages_regency r ON r.code = v.regency_id
-    LEFT JOIN rollout_villagestatus s ON s.village_id = v.code
-    LEFT JOIN awaiting a ON a.village_id = v.code
+    JOIN villages_regency r ON r.id = v.regency_id
+    JOIN villages_province p ON p.id = r.province_id
+    JOIN villages_district d ON d.id = v.district_id
+    LEFT JOIN rollout_villagestatus s ON s.village_id = v.id
+    LEFT JOIN awaiting a ON a.village_id = v.id
     WHERE v.is_active
-    GROUP BY ROLLUP (r.province_id, v.regency_id, v.district_id)
+    GROUP BY ROLLUP (p.code, r.code, d.code)
 )
 INSERT INTO rollout_adoptionsnapshot (
     date, level, code, name, parent_code, units, desa, kelurahan, adopted_units, adopted_desa,
@@ -300,7 +302,7 @@ def _recompute_check(today: datetime.date, floor_date: datetime.date) -> int:
 
 
 LEDGER_FLOOR_SQL = """
-SELECT v.{code} AS code, u.name,
+SELECT u.code, u.name,
     count(*) FILTER (WHERE g.status <> 'cancelled'),
     coalesce(sum(g.amount) FILTER (WHERE g.status <> 'cancelled'), 0),
     coalesce(sum(g.amount) FILTER (WHERE g.status = ANY(%(approved)s)), 0),
@@ -309,11 +311,11 @@ SELECT v.{code} AS code, u.name,
     coalesce(sum(g.spent_amount), 0),
     count(*) FILTER (WHERE g.status = 'cancelled')
 FROM grants_grant g
-JOIN villages_village v ON v.code = g.village_id
-JOIN {table} u ON u.code = v.{code}
+JOIN villages_village v ON v.id = g.village_id
+JOIN {table} u ON u.id = v.{code}
 WHERE g.allocation_id = %(allocation)s
-GROUP BY v.{code}, u.name
-ORDER BY v.{code}
+GROUP BY u.code, u.name
+ORDER BY u.code
 """
 LEDGER_TABLES = {"regency": ("regency_id", "villages_regency"), "district": ("district_id", "villages_district")}
 
@@ -335,16 +337,25 @@ def _ledger_floor(level: str, allocation_id: int) -> list:
 
 
 # The minimal views: the same rows and fields as the API's list page, straight from .values().
-VILLAGE_VALUES = ("code", "name", "kind", "district_id", "district__name", "regency_id", "regency__name", "is_active")
+VILLAGE_VALUES = (
+    "code",
+    "name",
+    "kind",
+    "district__code",
+    "district__name",
+    "regency__code",
+    "regency__name",
+    "is_active",
+)
 GRANT_VALUES = (
     "id",
     "allocation_id",
-    "village_id",
+    "village__code",
     "village__name",
     "village__kind",
-    "village__district_id",
+    "village__district__code",
     "village__district__name",
-    "village__regency_id",
+    "village__regency__code",
     "village__regency__name",
     "amount",
     "status",
@@ -363,8 +374,8 @@ ROLLOUT_VALUES = (
     "code",
     "name",
     "kind",
-    "district_id",
-    "regency_id",
+    "district__code",
+    "regency__code",
     "rollout__pillar1",
     "rollout__pillar2",
     "rollout__pillar3",
@@ -377,7 +388,7 @@ ROLLOUT_VALUES = (
 )
 MINIMAL_QUERIES = {
     "villages": lambda: Village.objects.order_by("code").values(*VILLAGE_VALUES),
-    "grants": lambda: Grant.objects.order_by("village_id").values(*GRANT_VALUES),
+    "grants": lambda: Grant.objects.order_by("village__code").values(*GRANT_VALUES),
     "rollout": lambda: Village.objects.filter(is_active=True).order_by("code").values(*ROLLOUT_VALUES),
 }
 

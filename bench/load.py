@@ -186,12 +186,13 @@ def prepare(*, path: Path, regencies: list[str] | None, secret_key: str, directo
     start = time.perf_counter()
     regions_load(path=_regions_file(path, regencies, directory))
     province = Province.objects.filter(is_active=True).order_by("code").first()
-    regency_codes = list(
-        Regency.objects.filter(province=province, is_active=True).order_by("code").values_list("code", flat=True)
+    regency_ids = dict(
+        Regency.objects.filter(province=province, is_active=True).order_by("code").values_list("code", "pk")
     )
+    regency_codes = list(regency_ids)
 
     def user(username: str, role: str, regency: str | None = None) -> User:
-        return User.objects.create_user(username=username, role=role, regency_id=regency)
+        return User.objects.create_user(username=username, role=role, regency_id=regency_ids.get(regency))
 
     admins = [user(f"load.admin{i}", Role.PROVINCE_ADMIN) for i in (1, 2)]
     staff = [user(f"load.staf{i}", Role.PROVINCE_STAFF) for i in (1, 2, 3)]
@@ -216,7 +217,7 @@ def prepare(*, path: Path, regencies: list[str] | None, secret_key: str, directo
                 Actor(
                     username=account.username,
                     role=account.role,
-                    regency=account.regency_id,
+                    regency=account.regency.code if account.regency_id else None,
                     token=Token.objects.create(user=account).key,
                     session=client.cookies[settings.SESSION_COOKIE_NAME].value,
                 )
@@ -226,7 +227,7 @@ def prepare(*, path: Path, regencies: list[str] | None, secret_key: str, directo
     villages: dict[str, list[str]] = defaultdict(list)
     districts: dict[str, list[str]] = defaultdict(list)
     active = Village.objects.filter(is_active=True).order_by("code")
-    for code, district, regency in active.values_list("code", "district_id", "regency_id"):
+    for code, district, regency in active.values_list("code", "district__code", "regency__code"):
         if district not in villages:
             districts[regency].append(district)
         villages[district].append(code)
@@ -235,8 +236,8 @@ def prepare(*, path: Path, regencies: list[str] | None, secret_key: str, directo
     pools: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
     rows = (
         Grant.objects.filter(allocation=allocation)
-        .order_by("village_id")
-        .values_list("pk", "village__regency_id", "status", "amount", "returned_amount", "spent_amount")
+        .order_by("village__code")
+        .values_list("pk", "village__regency__code", "status", "amount", "returned_amount", "spent_amount")
     )
     for pk, regency, status, amount, returned, spent in rows:
         by_regency[regency].append(pk)
@@ -1285,7 +1286,7 @@ INVARIANTS = {
     "officer reports on a village outside the officer's regency": """
         SELECT count(*) FROM rollout_progressreport r
         JOIN accounts_user u ON u.id = r.submitted_by_id
-        JOIN villages_village v ON v.code = r.village_id
+        JOIN villages_village v ON v.id = r.village_id
         WHERE u.role = 'regency_officer' AND v.regency_id IS DISTINCT FROM u.regency_id""",
     "village statuses not from a verified report of the same village": """
         SELECT count(*) FROM rollout_villagestatus s

@@ -4,8 +4,8 @@ The floor is PostgreSQL joining the two lists on code (a full outer join that re
 name changed or that is in one list only): what a loader that trusts codes would do, and a lower bound for
 the planner, which also matches by name within parents, by close spellings and across parents.
 
-Not wired into bench/run.py yet. Standalone: DATABASE_URL=postgres://... python bench/regions.py [OLD NEW]
-(it writes only temporary tables, so any database will do).
+`make bench` measures it (bench/run.py, EXTRA_FIGURES). Standalone: DATABASE_URL=postgres://... python
+bench/regions.py [OLD NEW] (it writes only temporary tables, so any database will do).
 """
 
 from __future__ import annotations

@@ -20,11 +20,33 @@ DEFAULT_FILE = ROOT.parent / "shared" / "data" / "indonesia_villages.csv.gz"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def regions_plan_figures(repeat: int) -> dict:
+    """Planning the national 2015 -> 2025 region change (issue 14) beside its floor, a SQL join of the two
+    lists on code (bench/regions.py); skipped where the shared national lists are absent."""
+    from bench.regions import DEFAULT_NEW, DEFAULT_OLD
+    from bench.regions import run as regions_run
+
+    if not (DEFAULT_OLD.exists() and DEFAULT_NEW.exists()):
+        return {"meta": {"skipped": f"{DEFAULT_OLD} or {DEFAULT_NEW} is missing"}, "figures": {}}
+    return regions_run(DEFAULT_OLD, DEFAULT_NEW, repeat=min(repeat, 3))
+
+
+# Figures measured beside bench.core's, each by its own function: name -> function(repeat) -> {meta, figures}.
+EXTRA_FIGURES = {
+    "regions_plan": regions_plan_figures,
+}
+
+
 def run(path: Path, repeat: int = 5, **options) -> dict:
-    """Load `path`, generate the state, measure; return the figures (see bench.core.run)."""
+    """Load `path`, generate the state, measure; return the figures (see bench.core.run, EXTRA_FIGURES)."""
     from bench.core import run as core_run
 
-    return core_run(Path(path), repeat=repeat, **options)
+    result = core_run(Path(path), repeat=repeat, **options)
+    for name, measure in EXTRA_FIGURES.items():
+        extra = measure(repeat)
+        result["meta"][name] = extra["meta"]
+        result["figures"].update(extra["figures"])
+    return result
 
 
 def treasury_figures(repeat: int) -> dict:

@@ -37,7 +37,7 @@ class GrantEventInline(admin.TabularInline):
 
 @admin.register(Grant)
 class GrantAdmin(ReadOnlyAdmin):
-    regency_field = "village__regency_id"
+    regency_field = "village__regency"
     list_display = ["village", "allocation", "amount", "status", "disbursement", "returned_amount", "spent_amount"]
     list_filter = ["status", "allocation", "village__regency"]
     list_select_related = ["village", "allocation", "disbursement"]
@@ -48,8 +48,8 @@ class GrantAdmin(ReadOnlyAdmin):
 
 @admin.register(GrantEvent)
 class GrantEventAdmin(ReadOnlyAdmin):
-    regency_field = "grant__village__regency_id"
+    regency_field = "grant__village__regency"
     list_display = ["created_at", "grant", "action", "from_status", "to_status", "actor", "amount", "reference"]
     list_filter = ["action", "to_status"]
-    list_select_related = ["grant", "actor"]
+    list_select_related = ["grant__village", "grant__allocation", "actor"]  # a grant is shown by its village code
     search_fields = ["grant__village__code", "reference", "actor__username"]

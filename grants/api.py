@@ -21,7 +21,7 @@ AMOUNT_LIMITS = {"min_value": 1, "max_value": services.MAX_AMOUNT}
 
 
 class AllocationOutputSerializer(serializers.ModelSerializer):
-    province = serializers.CharField(source="province_id")
+    province = serializers.CharField(source="province.code")
     committed_amount = serializers.SerializerMethodField(
         help_text="Rupiah committed to non-cancelled grants; for a regency officer, the own regency's only."
     )
@@ -93,12 +93,12 @@ class GrantEventSerializer(serializers.ModelSerializer):
 
 
 class GrantOutputSerializer(serializers.ModelSerializer):
-    village = serializers.CharField(source="village_id")
+    village = serializers.CharField(source="village.code")
     village_name = serializers.CharField(source="village.name")
     village_kind = serializers.CharField(source="village.kind")
-    district = serializers.CharField(source="village.district_id")
+    district = serializers.CharField(source="village.district.code")
     district_name = serializers.CharField(source="village.district.name")
-    regency = serializers.CharField(source="village.regency_id")
+    regency = serializers.CharField(source="village.regency.code")
     regency_name = serializers.CharField(source="village.regency.name")
     # Null until the grant is paid.
     transfer_reference = serializers.CharField(source="disbursement.reference", default=None, allow_null=True)

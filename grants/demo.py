@@ -52,7 +52,11 @@ def demo_grants_seed(*, admin: User, staff: User, province_code: str = "18") -> 
                     reference=f"DEMO-SP2D/{DEMO_YEAR}/{regency.code}/{number}",
                     transfer_date=datetime.date(DEMO_YEAR, 2 + 2 * number, 10 + number),
                 )
-        for grant in Grant.objects.filter(pk__in=to_pay, status=GrantStatus.DISBURSED).order_by("village_id"):
+        for grant in (
+            Grant.objects.filter(pk__in=to_pay, status=GrantStatus.DISBURSED)
+            .select_related("village")
+            .order_by("village__code")
+        ):
             if rng.random() >= 0.65:
                 continue
             # Most villages spend it all; some return an unspent remainder.
@@ -65,7 +69,7 @@ def demo_grants_seed(*, admin: User, staff: User, province_code: str = "18") -> 
             )
             if unspent:
                 grant = services.grant_return(
-                    grant=grant, actor=staff, amount=unspent, reference=f"DEMO-STS/{grant.village_id}"
+                    grant=grant, actor=staff, amount=unspent, reference=f"DEMO-STS/{grant.village.code}"
                 )
             if rng.random() < 0.5:
                 services.grant_close(grant=grant, actor=staff)

@@ -144,7 +144,7 @@ class Grant(models.Model):
     class Meta:
         verbose_name = _("grant")
         verbose_name_plural = _("grants")
-        ordering = ["village_id"]
+        ordering = ["village__code"]
         indexes = [models.Index(fields=["allocation", "status"], name="grant_allocation_status")]
         constraints = [
             models.UniqueConstraint(fields=["allocation", "village"], name="grant_one_per_village"),
@@ -167,7 +167,7 @@ class Grant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.village_id} {self.allocation}"
+        return f"{self.village.code} {self.allocation}"
 
 
 class GrantAction(models.TextChoices):

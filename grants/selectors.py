@@ -19,9 +19,9 @@ LEVELS = ("province", "regency", "district")
 
 # level -> (code path, name path) of the unit a ledger row totals.
 GROUPING = {
-    "province": ("allocation__province_id", "allocation__province__name"),
-    "regency": ("village__regency_id", "village__regency__name"),
-    "district": ("village__district_id", "village__district__name"),
+    "province": ("allocation__province__code", "allocation__province__name"),
+    "regency": ("village__regency__code", "village__regency__name"),
+    "district": ("village__district__code", "village__district__name"),
 }
 
 LEDGER_AMOUNTS = ("committed", "approved", "disbursed", "returned", "accounted")
@@ -210,10 +210,10 @@ def grant_list(*, user: User, allocation: Allocation | None = None) -> QuerySet[
     """Grants visible to `user`, with everything a list row shows loaded in the same query."""
     queryset = Grant.objects.select_related(
         "allocation", "village", "village__district", "village__regency", "disbursement"
-    ).order_by("village_id")
+    ).order_by("village__code")
     if allocation is not None:
         queryset = queryset.filter(allocation=allocation)
-    return restrict_to_scope(queryset, user, regency_field="village__regency_id")
+    return restrict_to_scope(queryset, user, regency_field="village__regency")
 
 
 # --- what the bank says of the payments (a hook: the treasury app sits above grants) ----------------
@@ -265,7 +265,7 @@ def ledger(
     code_path, name_path = GROUPING[level]
     grants = grant_list(user=user, allocation=allocation)
     if regency_code:
-        grants = grants.filter(village__regency_id=regency_code)
+        grants = grants.filter(village__regency__code=regency_code)
     extra = {f"count_{name}": Count("pk", filter=condition) for name, condition in (counts or {}).items()}
     if with_confirmed and _bank_view is not None:
         extra["confirmed"] = Coalesce(Sum("amount", filter=Q(status__in=PAID_STATUSES) & _bank_view.confirmed()), 0)
@@ -291,7 +291,7 @@ def allocation_summary(*, allocation: Allocation, user: User) -> AllocationSumma
     """The province-wide totals of one allocation against its total; for a regency officer, the own
     regency's totals against the own regency's committed grants (as the officer's dashboard shows them)."""
     totals = grant_list(user=user, allocation=allocation).order_by().aggregate(**_ledger_aggregates())
-    row = LedgerRow(code=allocation.province_id, name=allocation.province.name, **totals)
+    row = LedgerRow(code=allocation.province.code, name=allocation.province.name, **totals)
     money = MoneySummary.of_allocation(totals=row, allocation=allocation)
     if regency_scope(user) is not None:
         money = MoneySummary.of_regency(totals=row)

@@ -179,7 +179,7 @@ def _lock_allocation(allocation_id: int, allowed: Iterable[str]) -> Allocation:
 
 
 def _lock_grants(grant_ids: Iterable[int]) -> list[Grant]:
-    # Village-code order: the one lock order every writer uses.
+    # Village order (by the unit's key, which a new code does not change): the one lock order every writer uses.
     return list(
         Grant.objects.select_for_update(of=("self",))
         .select_related("village")
@@ -199,7 +199,7 @@ def _refuse_ineligible(grants: Sequence[Grant], action: str) -> None:
             fields={
                 "grants": [
                     _("%(village)s %(name)s is %(status)s")
-                    % {"village": grant.village_id, "name": grant.village.name, "status": grant.get_status_display()}
+                    % {"village": grant.village.code, "name": grant.village.name, "status": grant.get_status_display()}
                     for grant in bad[:50]
                 ]
             },
@@ -364,12 +364,12 @@ def allocation_plan(*, allocation: Allocation, actor: User, regency: Regency | N
                 _("The regency is not in the allocation's province."), fields={"regency": [_("Wrong province.")]}
             )
         villages = villages.filter(regency=regency)
-    missing = list(villages.exclude(grants__allocation=locked).order_by("code").values_list("code", flat=True))
+    missing = list(villages.exclude(grants__allocation=locked).order_by("code").values_list("pk", flat=True))
     if not missing:
         return PlanResult(created=0, amount=0)
     _commit(locked, len(missing) * locked.unit_amount)
     grants = Grant.objects.bulk_create(
-        Grant(allocation=locked, village_id=code, amount=locked.unit_amount) for code in missing
+        Grant(allocation=locked, village_id=village_id, amount=locked.unit_amount) for village_id in missing
     )
     _record(
         grants,
@@ -600,7 +600,7 @@ def _reloaded(grants: list[Grant]) -> list[Grant]:
     return list(
         Grant.objects.select_related("village", "disbursement")
         .filter(pk__in=[g.pk for g in grants])
-        .order_by("village_id")
+        .order_by("village__code")
     )
 
 

@@ -82,7 +82,7 @@ def allocation_action(request: HttpRequest, pk: int) -> HttpResponse:
 def regency_detail(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     allocation = _allocation(request, pk)
     require_in_scope(request.user, regency_code=code)
-    regency = get_object_or_404(Regency, code=code, province_id=allocation.province_id)
+    regency = get_object_or_404(Regency, code=code, province=allocation.province_id)
     can_move = has_capability(request.user, Capability.MOVE_GRANTS)
     form = BatchForm(request.POST or None) if can_move else None
     if request.method == "POST":
@@ -277,7 +277,7 @@ def grant_export(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     body = (
         [
-            grant.village_id,
+            grant.village.code,
             grant.village.name,
             grant.village.get_kind_display(),
             grant.village.district.name,

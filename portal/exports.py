@@ -112,7 +112,7 @@ def _snapshot_cells(entry) -> list:
 def _villages(filters: Filters):
     villages = rollout_selectors.village_rollout_list(user=filters.request.user)
     if filters.regency:
-        villages = villages.filter(regency_id=filters.regency)
+        villages = villages.filter(regency__code=filters.regency)
     return _in_district(villages, filters)
 
 
@@ -122,7 +122,7 @@ def _lagging(filters: Filters):
 
 
 def _in_district(villages, filters: Filters):
-    return villages.filter(district_id=filters.district) if filters.district else villages
+    return villages.filter(district__code=filters.district) if filters.district else villages
 
 
 VILLAGE_HEADERS = (
@@ -169,7 +169,7 @@ def _paid_not_live(filters: Filters):
 def _paid_not_live_cells(grant) -> list:
     village = grant.village
     return [
-        grant.village_id,
+        village.code,
         village.name,
         village.district.name,
         village.regency.name,
@@ -182,7 +182,7 @@ def _reports(filters: Filters):
     status = filters.request.GET.get("status") or ReportStatus.AWAITING
     reports = rollout_selectors.report_list(user=filters.request.user).filter(status=status)
     if filters.regency:
-        reports = reports.filter(village__regency_id=filters.regency)
+        reports = reports.filter(village__regency__code=filters.regency)
     return reports
 
 
@@ -205,7 +205,7 @@ REPORT_HEADERS = (
 def _report_cells(report) -> list:
     return [
         timezone.localtime(report.submitted_at).strftime("%Y-%m-%d %H:%M"),
-        report.village_id,
+        report.village.code,
         report.village.name,
         report.village.regency.name,
         report.get_pillar1_display(),

@@ -25,7 +25,7 @@ def _lagging(user: User) -> QuerySet:
     return (
         rollout_selectors.village_rollout_list(user=user)
         .exclude(adopted(prefix="rollout__"))
-        .order_by("regency_id", "code")
+        .order_by("regency__code", "code")
     )
 
 
@@ -37,12 +37,12 @@ def _my_reports(user: User) -> QuerySet:
     return rollout_selectors.report_list(user=user).filter(submitted_by=user)
 
 
-# name -> (the whole list visible to a user, the path from a row to its regency code)
+# name -> (the whole list visible to a user, the path from a row to its regency)
 LISTS = {
-    "lagging": (_lagging, "regency_id"),
-    "paid-not-live": (lambda user: rollout_selectors.paid_not_live(user=user), "village__regency_id"),
-    "awaiting": (_awaiting, "village__regency_id"),
-    "my-reports": (_my_reports, "village__regency_id"),
+    "lagging": (_lagging, "regency"),
+    "paid-not-live": (lambda user: rollout_selectors.paid_not_live(user=user), "village__regency"),
+    "awaiting": (_awaiting, "village__regency"),
+    "my-reports": (_my_reports, "village__regency"),
 }
 
 
@@ -52,9 +52,9 @@ def whole_list(*, user: User, name: str, province: str | None = None, regency: s
     rows, regency_path = LISTS[name]
     queryset = rows(user)
     if regency:
-        queryset = queryset.filter(**{regency_path: regency})
+        queryset = queryset.filter(**{f"{regency_path}__code": regency})
     if province:
-        queryset = queryset.filter(**{regency_path.removesuffix("_id") + "__province_id": province})
+        queryset = queryset.filter(**{f"{regency_path}__province__code": province})
     return queryset
 
 
@@ -122,7 +122,7 @@ def _grant_events(query: AuditQuery) -> QuerySet:
         "note",
         "grant_id",
         actor_name=F("actor__username"),
-        village_code=F("grant__village_id"),
+        village_code=F("grant__village__code"),
         village_name=F("grant__village__name"),
     ).order_by("-created_at", "-id")
 
@@ -144,7 +144,7 @@ def _report_events(query: AuditQuery) -> QuerySet:
         actor_name=F("submitted_by__username"),
         action=Case(When(is_correction=True, then=Value(CORRECTED)), default=Value(SUBMITTED), output_field=text),
         report_id=F("pk"),
-        village_code=F("village_id"),
+        village_code=F("village__code"),
         village_name=F("village__name"),
         detail=F("note"),
     )
@@ -153,7 +153,7 @@ def _report_events(query: AuditQuery) -> QuerySet:
         actor_name=F("reviewed_by__username"),
         action=F("status"),
         report_id=F("pk"),
-        village_code=F("village_id"),
+        village_code=F("village__code"),
         village_name=F("village__name"),
         detail=F("rejection_reason"),
     )

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -30,6 +30,7 @@ from rollout import selectors as rollout_selectors
 from rollout.views import kept_on_device
 from smartvillage.exports import EXPORT_FORMATS, export_response
 from villages.models import District
+from villages.views import Moved, unit_or_moved
 
 # The overview's lists show this many rows and say how many there are in all ("15 of 60").
 LIST_LIMIT = 15
@@ -97,9 +98,9 @@ def home(request: HttpRequest) -> HttpResponse:
     at /dashboard/regencies/<code>/). Other regency-scoped readers: their regency, the province's layout."""
     scope = regency_scope(request.user)
     if scope is not None and has_capability(request.user, Capability.SUBMIT_REPORTS):
-        return _officer_home(request, scope)
+        return _officer_home(request, request.user.regency.code)
     if scope is not None:
-        return _regency_page(request, scope, home=True)
+        return _regency_page(request, request.user.regency.code, home=True)
     province = overview.provinces_with_allocation().first()
     if province is None:
         return render(request, "dashboard/empty.html")
@@ -141,7 +142,10 @@ def _officer_home(request: HttpRequest, regency_code: str) -> HttpResponse:
 
 
 def _regency_page(request: HttpRequest, code: str, *, home: bool = False) -> HttpResponse:
-    regency = get_object_or_404(overview.regencies_with_allocation(), code=code)
+    try:
+        regency = unit_or_moved(overview.regencies_with_allocation(), code, "dashboard:regency")
+    except Moved as moved:
+        return moved.response
     require_in_scope(request.user, regency_code=regency.code)
     return _overview(request, overview.regency_overview(user=request.user, regency=regency), home=home)
 
@@ -191,8 +195,11 @@ def whole_list(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def district(request: HttpRequest, code: str) -> HttpResponse:
-    district = get_object_or_404(District.objects.select_related("regency__province"), code=code)
-    require_in_scope(request.user, regency_code=district.regency_id)
+    try:
+        district = unit_or_moved(District.objects.select_related("regency__province"), code, "dashboard:district")
+    except Moved as moved:
+        return moved.response
+    require_in_scope(request.user, regency_code=district.regency.code)
     villages = rollout_selectors.village_rollout_list(user=request.user).filter(district=district)
     allocation = grant_selectors.latest_allocation(province_code=district.regency.province.code)
     grants = {}
@@ -203,7 +210,7 @@ def district(request: HttpRequest, code: str) -> HttpResponse:
                 village__district=district
             )
         }
-    rows = [(village, grants.get(village.code)) for village in villages]
+    rows = [(village, grants.get(village.pk)) for village in villages]
     context = {
         "district": district,
         "rows": rows,
@@ -215,7 +222,10 @@ def district(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def village(request: HttpRequest, code: str) -> HttpResponse:
-    village = get_object_or_404(rollout_selectors.village_rollout_list(user=request.user), code=code)
+    try:
+        village = unit_or_moved(rollout_selectors.village_rollout_list(user=request.user), code, "dashboard:village")
+    except Moved as moved:
+        return moved.response
     reports = rollout_selectors.report_list(user=request.user).filter(village=village).prefetch_related("photos")
     grants = (
         grant_selectors.grant_list(user=request.user)

@@ -30,7 +30,7 @@ class ProgrammeTargetAdmin(PolicyAdmin):
 
 @admin.register(VillageStatus)
 class VillageStatusAdmin(ReadOnlyAdmin):
-    regency_field = "village__regency_id"
+    regency_field = "village__regency"
     list_display = ["village", "pillar1", "pillar2", "pillar3", "signal", "blocker", "last_verified_on"]
     list_filter = ["pillar1", "pillar2", "pillar3", "signal", "blocker", "village__regency"]
     list_select_related = ["village"]
@@ -40,7 +40,7 @@ class VillageStatusAdmin(ReadOnlyAdmin):
 
 @admin.register(ProgressReport)
 class ProgressReportAdmin(ReadOnlyAdmin):
-    regency_field = "village__regency_id"
+    regency_field = "village__regency"
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["village", "submitted_at", "submitted_by", "status", "reviewed_by", "is_correction"]
     list_filter = ["status", "is_correction", "village__regency"]

@@ -41,8 +41,8 @@ from villages.models import DISTRICT_CODE_RE, VILLAGE_CODE_RE, District, Village
 
 class VillageRolloutSerializer(MissingAsDefaultMixin, serializers.ModelSerializer):
     # A village without any verified report (no status row) reads as each field's default.
-    district = serializers.CharField(source="district_id")
-    regency = serializers.CharField(source="regency_id")
+    district = serializers.CharField(source="district.code")
+    regency = serializers.CharField(source="regency.code")
     adopted = serializers.BooleanField(source="is_adopted")
     pillar1 = serializers.CharField(source="rollout.pillar1", default=PillarStatus.NOT_STARTED)
     pillar1_since = serializers.DateField(source="rollout.pillar1_since", default=None, allow_null=True)
@@ -83,9 +83,9 @@ class ReportPhotoSerializer(serializers.Serializer):
 
 
 class ReportOutputSerializer(serializers.ModelSerializer):
-    village = serializers.CharField(source="village_id")
+    village = serializers.CharField(source="village.code")
     village_name = serializers.CharField(source="village.name")
-    regency = serializers.CharField(source="village.regency_id")
+    regency = serializers.CharField(source="village.regency.code")
     submitted_by = serializers.CharField(source="submitted_by.username")
     submitted_at = serializers.DateTimeField(help_text="When the server received the report.")
     captured_at = serializers.DateTimeField(
@@ -249,8 +249,8 @@ def _report_input(village: Village, data: dict) -> services.ReportInput:
 
 
 class RolloutFilter(django_filters.FilterSet):
-    regency = django_filters.CharFilter(field_name="regency_id")
-    district = django_filters.CharFilter(field_name="district_id")
+    regency = django_filters.CharFilter(field_name="regency__code")
+    district = django_filters.CharFilter(field_name="district__code")
     adopted = django_filters.TypedChoiceFilter(
         field_name="is_adopted", choices=[("true", "true"), ("false", "false")], coerce=lambda value: value == "true"
     )
@@ -324,9 +324,9 @@ class RolloutViewSet(ValuesListMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
 class ReportFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=ReportStatus.choices)
-    regency = django_filters.CharFilter(field_name="village__regency_id")
-    district = django_filters.CharFilter(field_name="village__district_id")
-    village = django_filters.CharFilter(field_name="village_id")
+    regency = django_filters.CharFilter(field_name="village__regency__code")
+    district = django_filters.CharFilter(field_name="village__district__code")
+    village = django_filters.CharFilter(field_name="village__code")
 
     class Meta:
         model = ProgressReport
@@ -383,7 +383,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 raise ApplicationError("Unknown village codes; nothing was submitted.", fields={"reports": missing})
             items = [_report_input(villages[row["village"]], row) for row in data["reports"]]
             reports, created = services.reports_receive_bulk(actor=request.user, district=district, items=items)
-            rows = self.get_queryset().filter(pk__in=[r.pk for r in reports]).order_by("village_id")
+            rows = self.get_queryset().filter(pk__in=[r.pk for r in reports]).order_by("village__code")
             # 200 when every row was sent before (the originals, as for one report).
             return Response(ReportOutputSerializer(rows, many=True).data, status=201 if created else 200)
 
@@ -422,10 +422,10 @@ class AdoptionHistoryView(APIView):
 
 class PaidNotLiveSerializer(MissingAsDefaultMixin, serializers.ModelSerializer):
     grant = serializers.IntegerField(source="pk")
-    village = serializers.CharField(source="village_id")
+    village = serializers.CharField(source="village.code")
     village_name = serializers.CharField(source="village.name")
     district_name = serializers.CharField(source="village.district.name")
-    regency = serializers.CharField(source="village.regency_id")
+    regency = serializers.CharField(source="village.regency.code")
     grant_status = serializers.CharField(source="status")
     pillar1 = serializers.CharField(source="village.rollout.pillar1", default=PillarStatus.NOT_STARTED)
     blocker = serializers.CharField(source="village.rollout.blocker", default="")
@@ -447,7 +447,7 @@ class PaidNotLiveSerializer(MissingAsDefaultMixin, serializers.ModelSerializer):
 
 
 class PaidNotLiveFilter(django_filters.FilterSet):
-    regency = django_filters.CharFilter(field_name="village__regency_id")
+    regency = django_filters.CharFilter(field_name="village__regency__code")
     allocation = django_filters.NumberFilter(field_name="allocation_id", min_value=1, max_value=2**63 - 1)
 
     class Meta:

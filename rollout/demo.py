@@ -41,15 +41,15 @@ def _go_live_date(rng: random.Random) -> datetime.date:
 
 
 @transaction.atomic
-def demo_rollout_seed(*, staff: User, officers: dict[str, User]) -> bool:
+def demo_rollout_seed(*, staff: User, officers: dict[str, User]) -> bool:  # officers by regency code
     """Seed the rollout demo unless a status exists already; return whether it seeded."""
     if VillageStatus.objects.exists():
         return False
     rng = random.Random(2023)  # noqa: S311 - demo data, not security
-    villages = list(Village.objects.filter(is_active=True, regency__province_id="18").order_by("code"))
+    villages = list(Village.objects.filter(is_active=True, regency__province__code="18").order_by("code"))
     not_live: set[str] = set()
     for regency, count in NOT_LIVE_DESA.items():
-        desa = [v.code for v in villages if v.regency_id == regency and v.kind in DESA_KINDS]
+        desa = [v.code for v in villages if v.code[:5] == regency and v.kind in DESA_KINDS]
         not_live.update(rng.sample(desa, min(count, len(desa))))
 
     rows = []

@@ -108,7 +108,7 @@ class VillageStatus(RolloutFields):
         indexes = [models.Index(fields=["pillar1"], name="status_pillar1")]
 
     def __str__(self) -> str:
-        return f"{self.village_id} {self.pillar1}"
+        return f"{self.village.code} {self.pillar1}"
 
 
 class ReportStatus(models.TextChoices):
@@ -210,7 +210,7 @@ class ProgressReport(RolloutFields, AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.village_id} {self.submitted_at:%Y-%m-%d} {self.status}"
+        return f"{self.village.code} {self.submitted_at:%Y-%m-%d} {self.status}"
 
     @property
     def described_at(self) -> datetime.datetime:

@@ -9,7 +9,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import reduce
 
-from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce, ExtractYear
 
 from accounts.access import Capability, has_capability, restrict_to_scope, restrict_units_to_scope
@@ -26,7 +39,7 @@ from rollout.models import (
     shown_share,
 )
 from rollout.services import STALE_AFTER_DAYS, adopted
-from villages.models import Village
+from villages.models import RegionVersion, Village
 
 # Paid and still with the village: a returned grant is money back, not money without result.
 HELD_STATUSES = (GrantStatus.DISBURSED, GrantStatus.ACCOUNTED, GrantStatus.CLOSED)
@@ -57,7 +70,7 @@ def village_rollout_list(*, user: User) -> QuerySet[Village]:
         )
         .order_by("code")
     )
-    return restrict_to_scope(queryset, user, regency_field="regency_id")
+    return restrict_to_scope(queryset, user, regency_field="regency")
 
 
 @dataclass(frozen=True)
@@ -89,7 +102,7 @@ def report_list(*, user: User) -> QuerySet[ProgressReport]:
     queryset = ProgressReport.objects.select_related(
         "village", "village__district", "village__regency", "submitted_by", "reviewed_by"
     ).order_by("-submitted_at", "-id")
-    return restrict_to_scope(queryset, user, regency_field="village__regency_id")
+    return restrict_to_scope(queryset, user, regency_field="village__regency")
 
 
 def report_photo(*, user: User, report_id: int, position: int) -> ReportPhoto | None:
@@ -97,7 +110,7 @@ def report_photo(*, user: User, report_id: int, position: int) -> ReportPhoto | 
     photos = restrict_to_scope(
         ReportPhoto.objects.filter(report_id=report_id, position=position),
         user,
-        regency_field="report__village__regency_id",
+        regency_field="report__village__regency",
     )
     return photos.first() if has_capability(user, Capability.READ) else None
 
@@ -166,18 +179,49 @@ def snapshot_histories(
     """The snapshot history (oldest first) of every child of `parent` at `level` and of `codes`,
     in one query: what a page needs for its table's forecasts and its trend chart.
 
-    The rows carry only SERIES_FIELDS (the others are deferred).
+    A unit whose code changed with a newer list (a regency moved to a new province, a renumbered district)
+    keeps its history: the snapshots taken under its former code, while that code was its, are filed under
+    its current code (still the same query). The rows carry only SERIES_FIELDS (the others are deferred).
     """
+    codes = list(codes)
+    formers = _former_codes().values("code")
     rows = (
         _scoped_snapshots(user)
-        .filter(Q(level=level, parent_code=parent) | Q(code__in=list(codes)))
+        .filter(
+            Q(level=level, parent_code=parent)
+            | Q(code__in=codes)
+            | Q(level=level, code__in=formers.filter(now__startswith=f"{parent}."))
+            | Q(code__in=formers.filter(now__in=codes))
+        )
+        .annotate(
+            now_code=Subquery(
+                _former_codes(at=OuterRef("date"))
+                .filter(level=OuterRef("level"), code=OuterRef("code"))
+                .values("now")[:1]
+            )
+        )
         .only(*SERIES_FIELDS)
         .order_by("code", "date")
     )
     histories: dict[str, list[AdoptionSnapshot]] = defaultdict(list)
     for row in rows:
-        histories[row.code].append(row)
+        histories[row.now_code or row.code].append(row)
+    for history in histories.values():
+        history.sort(key=lambda row: row.date)
     return dict(histories)
+
+
+def _former_codes(at=None) -> QuerySet[RegionVersion]:
+    """Closed versions of units (province, regency, district: the snapshot levels) under a code that is no
+    longer theirs, each with `now`, the unit's current code; `at` (a date): only versions valid on it."""
+    versions = (
+        RegionVersion.objects.filter(level__in=("province", "regency", "district"), valid_to__isnull=False)
+        .annotate(now=Coalesce(F("province__code"), F("regency__code"), F("district__code")))
+        .exclude(now=F("code"))
+    )
+    if at is not None:
+        versions = versions.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=at), valid_to__gt=at)
+    return versions
 
 
 # The programme aims at every village: 100 % unless a ProgrammeTarget says otherwise for a year.
@@ -268,11 +312,11 @@ def paid_not_live(*, user: User, regency_code: str | None = None) -> QuerySet[Gr
     grants = (
         Grant.objects.filter(paid_not_live_condition())
         .select_related("village", "village__district", "village__regency", "village__rollout", "disbursement")
-        .order_by("village_id")
+        .order_by("village__code")
     )
     if regency_code:
-        grants = grants.filter(village__regency_id=regency_code)
-    return restrict_to_scope(grants, user, regency_field="village__regency_id")
+        grants = grants.filter(village__regency__code=regency_code)
+    return restrict_to_scope(grants, user, regency_field="village__regency")
 
 
 # --- the officer's field workspace ----------------------------------------------------------------

@@ -293,7 +293,7 @@ def reports_receive_bulk(
     uuids_seen: set[uuid.UUID] = set()
     for row, item in enumerate(items):
         errors = _check_content(item)
-        if item.village.district_id != district.code:
+        if item.village.district_id != district.pk:
             errors.setdefault("village", []).append(
                 _("%(code)s is not in district %(district)s.") % {"code": item.village.code, "district": district.code}
             )
@@ -362,7 +362,7 @@ def _bulk_insert(actor: User, items: Sequence[ReportInput]) -> tuple[list[Progre
     return reports, len(created)
 
 
-def _lock_status(village_id: str) -> VillageStatus:
+def _lock_status(village_id: int) -> VillageStatus:
     """The village's status row, locked: its reports are then decided and applied one at a time."""
     status, _created = VillageStatus.objects.select_for_update().get_or_create(village_id=village_id)
     return status
@@ -468,8 +468,8 @@ def statuses_import(*, actor: User, items: Sequence[tuple[ReportInput, datetime.
     correction report by `actor` at that time, and the village's status from it, each pillar since that
     day and verified that day. Refused for a village that already has a status (that one changes through
     reports)."""
-    codes = [item.village.pk for item, _at in items]
-    if VillageStatus.objects.filter(village_id__in=codes).exists():
+    village_ids = [item.village.pk for item, _at in items]
+    if VillageStatus.objects.filter(village_id__in=village_ids).exists():
         raise TransitionRefused(_("Some of these villages already have a status; report on them instead."))
     reports = ProgressReport.objects.bulk_create(
         (
@@ -656,22 +656,22 @@ def _level_rows(group: dict[str, str], *, as_of: datetime.date | None, stale_bef
 
 
 LEVEL_GROUPS = {
-    SnapshotLevel.PROVINCE: {"unit_code": F("regency__province_id"), "unit_name": F("regency__province__name")},
+    SnapshotLevel.PROVINCE: {"unit_code": F("regency__province__code"), "unit_name": F("regency__province__name")},
     SnapshotLevel.REGENCY: {
-        "unit_code": F("regency_id"),
+        "unit_code": F("regency__code"),
         "unit_name": F("regency__name"),
-        "unit_parent": F("regency__province_id"),
+        "unit_parent": F("regency__province__code"),
     },
     SnapshotLevel.DISTRICT: {
-        "unit_code": F("district_id"),
+        "unit_code": F("district__code"),
         "unit_name": F("district__name"),
-        "unit_parent": F("regency_id"),
+        "unit_parent": F("regency__code"),
     },
 }
 AWAITING_PATHS = {
-    SnapshotLevel.PROVINCE: "village__regency__province_id",
-    SnapshotLevel.REGENCY: "village__regency_id",
-    SnapshotLevel.DISTRICT: "village__district_id",
+    SnapshotLevel.PROVINCE: "village__regency__province__code",
+    SnapshotLevel.REGENCY: "village__regency__code",
+    SnapshotLevel.DISTRICT: "village__district__code",
 }
 SNAPSHOT_FIGURES = (
     "name",
@@ -746,7 +746,7 @@ figures AS (
         coalesce(sum(a.n), 0) AS awaiting_verification,
         max(v.verified_on) AS latest_verified_on
     FROM village v
-    LEFT JOIN awaiting a ON a.village_id = v.code
+    LEFT JOIN awaiting a ON a.village_id = v.id
     GROUP BY ROLLUP (v.province_code, v.regency_code, v.district_code)
 )
 INSERT INTO rollout_adoptionsnapshot (
@@ -780,14 +780,14 @@ def _snapshots_write_rollup(
     villages = (
         Village.objects.filter(is_active=True)
         .annotate(
-            province_code=F("regency__province_id"),
-            regency_code=F("regency_id"),
-            district_code=F("district_id"),
+            province_code=F("regency__province__code"),
+            regency_code=F("regency__code"),
+            district_code=F("district__code"),
             # 1 when the village counts in the figure: the ROLLUP sums them.
             **{name: Case(When(condition, then=1), default=0) for name, condition in counted.items()},
             verified_on=Case(When(_verified(as_of), then=F("rollout__last_verified_on"))),
         )
-        .values("code", "province_code", "regency_code", "district_code", *counted, "verified_on")
+        .values("id", "code", "province_code", "regency_code", "district_code", *counted, "verified_on")
         .order_by()
     )
     # Joined to the active villages only, so an inactive village's reports drop out there.

@@ -15,7 +15,7 @@ class ProvinceAdmin(PolicyAdmin):
 
 @admin.register(Regency)
 class RegencyAdmin(PolicyAdmin):
-    regency_field = "code"
+    regency_field = "pk"
     list_display = ["code", "name", "kind", "province", "is_active"]
     list_filter = ["kind", "is_active", "province"]
     list_select_related = ["province"]
@@ -25,7 +25,7 @@ class RegencyAdmin(PolicyAdmin):
 
 @admin.register(District)
 class DistrictAdmin(PolicyAdmin):
-    regency_field = "regency_id"
+    regency_field = "regency"
     list_display = ["code", "name", "regency", "is_active"]
     list_filter = ["is_active", "regency__province", "regency"]
     list_select_related = ["regency"]
@@ -35,7 +35,7 @@ class DistrictAdmin(PolicyAdmin):
 
 @admin.register(Village)
 class VillageAdmin(PolicyAdmin):
-    regency_field = "regency_id"
+    regency_field = "regency"
     list_display = ["code", "name", "kind", "district", "regency", "is_active"]
     list_filter = ["kind", "is_active", "regency__province", "regency"]
     list_select_related = ["district", "regency"]

@@ -41,7 +41,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from smartvillage.exports import FORMULA_PREFIXES, safe_cell
-from villages.services import LEVELS, RegionFileError, _read_text, regions_parse
+from villages.region_files import LEVELS, RegionFileError, _read_text, regions_parse
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DECREES_FILE = DATA_DIR / "decrees.csv"

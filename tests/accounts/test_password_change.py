@@ -37,7 +37,12 @@ def _by_the_user(client, user, root, province_admin):
 
 def _by_a_portal_administrator(client, user, root, province_admin):
     client.force_login(province_admin)
-    data = {"username": user.username, "role": user.role, "regency": user.regency_id or "", "is_active": "on"}
+    data = {
+        "username": user.username,
+        "role": user.role,
+        "regency": user.regency.code if user.regency_id else "",
+        "is_active": "on",
+    }
     response = client.post(
         reverse("accounts:user", args=[user.pk]), data | {"password": NEW_PASSWORD, "password2": NEW_PASSWORD}
     )

@@ -38,7 +38,7 @@ def edit_data(user: User, **overrides) -> dict:
         "last_name": user.last_name,
         "email": user.email,
         "role": user.role,
-        "regency": user.regency_id or "",
+        "regency": user.regency.code if user.regency_id else "",
         "is_active": "on" if user.is_active else None,
         "password": "",
         "password2": "",
@@ -58,7 +58,7 @@ def test_an_admin_creates_a_regency_officer_who_can_then_log_in(admin_client, pr
 
     assert response.status_code == 302
     user = User.objects.get(username="petugas.baru")
-    assert (user.role, user.regency_id, user.is_active) == (Role.REGENCY_OFFICER, "18.01", True)
+    assert (user.role, user.regency.code, user.is_active) == (Role.REGENCY_OFFICER, "18.01", True)
     entry = AuditEntry.objects.get(object_type="accounts.user", object_id=str(user.pk))
     assert (entry.action, entry.actor) == (AuditAction.USER_CREATED, province_admin)
     assert entry.changes["role"] == [None, Role.REGENCY_OFFICER]

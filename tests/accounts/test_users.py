@@ -39,20 +39,23 @@ def test_province_roles_see_every_regency(registry, role):
     user = UserFactory(role=role)
 
     assert regency_scope(user) is None
-    assert restrict_to_scope(Village.objects.all(), user, regency_field="regency_id").count() == Village.objects.count()
+    assert restrict_to_scope(Village.objects.all(), user, regency_field="regency").count() == Village.objects.count()
 
 
 def test_an_officer_sees_only_the_own_regency(officer_a):
-    visible = restrict_to_scope(Village.objects.all(), officer_a, regency_field="regency_id")
+    visible = restrict_to_scope(Village.objects.all(), officer_a, regency_field="regency")
+    # A path to the regency's code is read as the regency itself: the same rows.
+    by_code = restrict_to_scope(Village.objects.all(), officer_a, regency_field="regency__code")
 
-    assert regency_scope(officer_a) == "18.01"
-    assert set(visible.values_list("regency_id", flat=True)) == {"18.01"}
+    assert regency_scope(officer_a) == officer_a.regency.pk  # the unit, never its code
+    assert set(visible.values_list("regency__code", flat=True)) == {"18.01"}
+    assert list(by_code.order_by("code")) == list(visible.order_by("code"))
 
 
 def test_the_policy_fails_closed_for_a_user_without_role_or_regency(registry):
     broken = User(username="rusak", role=Role.REGENCY_OFFICER)  # never saved: the database refuses it
 
-    assert not restrict_to_scope(Village.objects.all(), broken, regency_field="regency_id").exists()
+    assert not restrict_to_scope(Village.objects.all(), broken, regency_field="regency").exists()
 
 
 def test_seed_demo_creates_accounts_that_can_log_in(registry, client, settings, capsys):
@@ -63,7 +66,7 @@ def test_seed_demo_creates_accounts_that_can_log_in(registry, client, settings, 
     out = capsys.readouterr().out
     assert "petugas.lampungselatan" in out
     assert "petugas.pesisirbarat" not in out  # 18.13 is not in this small registry
-    assert User.objects.get(username="petugas.lampungselatan").regency_id == "18.01"
+    assert User.objects.get(username="petugas.lampungselatan").regency.code == "18.01"
     assert client.login(username="admin", password="demo-lampung")
 
 

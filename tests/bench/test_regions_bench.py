@@ -19,3 +19,20 @@ def test_it_measures_the_plan_beside_its_sql_join_floor():
     assert result["meta"]["join_rows"] == 120 + 14 + 26
     assert result["meta"]["plan_rows"] == {"new": 12, "recode": 14, "rename": 120}
     assert result["meta"]["units"] == {"old": 2884, "new": 2896}
+
+
+def test_make_bench_reports_the_plan_beside_its_floor_among_its_figures(monkeypatch):
+    import bench.core
+    import bench.regions
+    from bench.run import run as bench_run
+
+    # The national lists in a real `make bench`; the bundled Lampung ones here, and bench.core's own run left out.
+    monkeypatch.setattr(bench.regions, "DEFAULT_OLD", DATA_DIR / "lampung_regions_2019.csv")
+    monkeypatch.setattr(bench.regions, "DEFAULT_NEW", DATA_DIR / "lampung_regions.csv")
+    monkeypatch.setattr(bench.core, "run", lambda path, **options: {"meta": {}, "figures": {}})
+
+    result = bench_run(DATA_DIR / "lampung_regions.csv", repeat=1)
+
+    assert {"regions_plan_s", "regions_read_and_plan_s"} <= set(result["figures"])
+    assert all(result["figures"][name]["floor"] > 0 for name in ("regions_plan_s", "regions_read_and_plan_s"))
+    assert result["meta"]["regions_plan"]["plan_rows"]["recode"] == 14

@@ -48,7 +48,7 @@ def regency_cell(page, code: str, column: str):
 
 def test_it_shows_a_verified_report_on_the_dashboard(demo, eager_celery, browsing, log_in, artifacts):
     village = (
-        Village.objects.filter(regency_id=OFFICER_REGENCY, kind__in=DESA_KINDS, is_active=True)
+        Village.objects.filter(regency__code=OFFICER_REGENCY, kind__in=DESA_KINDS, is_active=True)
         .exclude(rollout__pillar1=PillarStatus.LIVE)
         .exclude(reports__status=ReportStatus.AWAITING)
         .order_by("code")
@@ -223,12 +223,12 @@ def test_no_page_logs_a_console_error_for_any_role(demo, browsing, log_in):
     visited = {}
     for username in ROLES:
         user = User.objects.get(username=username)
-        regency = user.regency_id or OFFICER_REGENCY
-        village = Village.objects.filter(regency_id=regency, rollout__blocker__gt="").order_by("code").first()
+        regency = user.regency.code if user.regency_id else OFFICER_REGENCY
+        village = Village.objects.filter(regency__code=regency, rollout__blocker__gt="").order_by("code").first()
         grant = Grant.objects.filter(allocation=allocation, village=village).get()
         names = {
             "regency": regency,
-            "district": village.district_id,
+            "district": village.district.code,
             "village": village.code,
             "allocation": allocation.pk,
             "grant": grant.pk,

@@ -59,7 +59,7 @@ def api_grant_b(api_allocation) -> Grant:
 
 
 def _grants(allocation: Allocation, regency: str) -> list[Grant]:
-    return list(Grant.objects.filter(allocation=allocation, village__regency_id=regency).order_by("village_id"))
+    return list(Grant.objects.filter(allocation=allocation, village__regency__code=regency).order_by("village__code"))
 
 
 def _regency(code: str):
@@ -239,7 +239,7 @@ def test_it_lists_grants_ordered_by_village_code(api_client, auditor, api_alloca
 def test_it_lists_each_grant_with_its_village_district_and_regency(api_client, auditor, api_grant):
     api_client.force_authenticate(auditor)
 
-    row = api_client.get(GRANTS, {"district": api_grant.village.district_id}).json()["results"][0]
+    row = api_client.get(GRANTS, {"district": api_grant.village.district.code}).json()["results"][0]
 
     assert row["id"] == api_grant.pk
     assert row["allocation"] == api_grant.allocation_id
@@ -266,7 +266,9 @@ def test_it_filters_grants_by_allocation(api_client, auditor, province_admin, ap
     response = api_client.get(GRANTS, {"allocation": other.pk})
 
     assert {row["allocation"] for row in response.json()["results"]} == {other.pk}
-    assert _village_codes(response) == sorted(Village.objects.filter(regency_id="18.71").values_list("code", flat=True))
+    assert _village_codes(response) == sorted(
+        Village.objects.filter(regency__code="18.71").values_list("code", flat=True)
+    )
 
 
 def test_it_filters_grants_by_regency(api_client, auditor, api_allocation):
@@ -297,8 +299,8 @@ def test_it_filters_grants_by_one_or_more_statuses(api_client, auditor, province
     approved = _village_codes(api_client.get(GRANTS, {"status": "approved"}))
     paid_or_cancelled = _village_codes(api_client.get(GRANTS, {"status": ["disbursed", "cancelled"]}))
 
-    assert approved == [first.village_id]
-    assert paid_or_cancelled == [second.village_id, third.village_id]
+    assert approved == [first.village.code]
+    assert paid_or_cancelled == [second.village.code, third.village.code]
 
 
 @pytest.mark.parametrize("query", [{"status": "paid"}, {"allocation": "satu"}])
@@ -752,7 +754,7 @@ def test_it_answers_404_for_an_action_on_an_unknown_grant(api_client, province_s
 
 
 def test_it_creates_an_allocation_for_every_active_unit(api_client, province_admin, registry):
-    Village.objects.filter(pk=Village.objects.filter(regency_id="18.71").first().pk).update(is_active=False)
+    Village.objects.filter(pk=Village.objects.filter(regency__code="18.71").first().pk).update(is_active=False)
     api_client.force_authenticate(province_admin)
 
     response = _post(
@@ -882,7 +884,7 @@ def test_it_plans_one_regency_only(api_client, province_admin, registry):
 
     assert response.status_code == 200
     assert response.json() == {"created": UNITS_B, "amount": UNITS_B * UNIT}
-    assert set(Grant.objects.values_list("village__regency_id", flat=True)) == {"18.71"}
+    assert set(Grant.objects.values_list("village__regency__code", flat=True)) == {"18.71"}
 
 
 def test_it_plans_nothing_when_every_village_has_a_grant(api_client, province_admin, api_allocation):
@@ -1020,7 +1022,7 @@ def test_it_batch_disburses_the_approved_grants_with_one_transfer(api_client, pr
     assert response.json()["amount"] == UNITS_A * UNIT
     disbursement = Disbursement.objects.get()
     assert (disbursement.reference, disbursement.amount) == ("SP2D/LS/2026", UNITS_A * UNIT)
-    assert set(Grant.objects.filter(disbursement=disbursement).values_list("village__regency_id", flat=True)) == {
+    assert set(Grant.objects.filter(disbursement=disbursement).values_list("village__regency__code", flat=True)) == {
         "18.01"
     }
     assert GrantEvent.objects.filter(action=GrantAction.DISBURSE, reference="SP2D/LS/2026").count() == UNITS_A
@@ -1445,7 +1447,7 @@ def test_it_searches_grants_by_village_name_and_code_prefix(api_client, auditor,
 
     assert by_code.status_code == 200, by_code.content
     assert {row["village"] for row in by_code.json()["results"]} == {
-        grant.village_id for grant in _grants(api_allocation, "18.71")
+        grant.village.code for grant in _grants(api_allocation, "18.71")
     }
     assert [row["village"] for row in by_name.json()["results"]] == [village.code]
 

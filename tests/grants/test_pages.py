@@ -99,7 +99,9 @@ def test_the_allocation_and_regency_pages_show_disbursed_returned_net_and_remain
     assert f'id="net-disbursed-total">Disalurkan bersih {rupiah(net)}<' in overview
     assert f">{rupiah_short(allocation.total_amount - net)}<" in overview
     assert '<th class="num">Disalurkan bersih</th>' in overview
-    planned = Grant.objects.filter(allocation=allocation, village__regency_id="18.01").count() * allocation.unit_amount
+    planned = (
+        Grant.objects.filter(allocation=allocation, village__regency__code="18.01").count() * allocation.unit_amount
+    )
     with translation.override("id"):
         share = percent(round(100 * approved_grant.amount / planned, 1))
     assert f"disalurkan {rupiah(approved_grant.amount)} ({share})" in regency
@@ -115,7 +117,7 @@ def test_the_allocation_page_drills_down_to_districts_and_grants(client, provinc
     district_list = client.get(f"/grants/{page_allocation.pk}/grants/", {"district": "18.01.01"}).content.decode()
 
     assert f"/grants/{page_allocation.pk}/grants/?district=18.01.01" in regency_page
-    grant = Grant.objects.filter(village__district_id="18.01.01").first()
+    grant = Grant.objects.filter(village__district__code="18.01.01").first()
     assert f"/grants/grant/{grant.pk}/" in district_list
     assert "18.01.02." not in district_list
 
@@ -201,8 +203,8 @@ def test_a_batch_disburses_the_regencys_approved_grants_with_one_sp2d(
     assert response.status_code == 302
     disbursement = Disbursement.objects.get(reference="SP2D-BATCH")
     paid = Grant.objects.filter(disbursement=disbursement)
-    assert set(paid.values_list("village__regency_id", flat=True)) == {"18.01"}
-    assert paid.count() == Grant.objects.filter(allocation=page_allocation, village__regency_id="18.01").count()
+    assert set(paid.values_list("village__regency__code", flat=True)) == {"18.01"}
+    assert paid.count() == Grant.objects.filter(allocation=page_allocation, village__regency__code="18.01").count()
 
 
 def test_a_batch_disbursement_needs_a_reference(client, province_staff, page_allocation):
@@ -246,17 +248,17 @@ def test_only_province_admins_manage_the_allocation(client, province_staff, prov
 
 def test_an_officer_sees_only_the_own_regency(client, officer_a, page_allocation):
     client.force_login(officer_a)
-    grant_b = Grant.objects.filter(allocation=page_allocation, village__regency_id="18.71").first()
+    grant_b = Grant.objects.filter(allocation=page_allocation, village__regency__code="18.71").first()
 
     overview = client.get(f"/grants/{page_allocation.pk}/").content.decode()
     listed = client.get(f"/grants/{page_allocation.pk}/grants/").content.decode()
 
     assert "Kabupaten Lampung Selatan" in overview and "Kota Bandar Lampung" not in overview
-    assert grant_b.village_id not in listed
+    assert grant_b.village.code not in listed
     assert client.get(f"/grants/grant/{grant_b.pk}/").status_code == 404
     assert client.get(f"/grants/{page_allocation.pk}/regencies/18.71/").status_code == 404
     exported = client.get(f"/grants/{page_allocation.pk}/grants/export/", {"file": "csv"}).content.decode()
-    assert grant_b.village_id not in exported
+    assert grant_b.village.code not in exported
 
 
 def test_the_ledger_exports_match_the_ledger(client, province_staff, approved_grant):
@@ -291,7 +293,9 @@ def test_the_grant_export_follows_the_filters_and_escapes_formulas(client, provi
     rows = list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
 
     codes = {row[0] for row in rows[1:]}
-    assert codes == set(Grant.objects.filter(village__district_id="18.01.02").values_list("village_id", flat=True))
+    assert codes == set(
+        Grant.objects.filter(village__district__code="18.01.02").values_list("village__code", flat=True)
+    )
     names = {row[1] for row in rows[1:]}
     assert "'=cmd|' /C calc'!A0" in names
     assert all(isinstance(row[5], int) for row in rows[1:])

@@ -51,9 +51,9 @@ def expected_rows(allocation: Allocation, level: str, **filters) -> list[tuple]:
     """The ledger recomputed in Python from the grants' own columns, one tuple per unit."""
     key = {"province": 0, "regency": 1, "district": 2}[level]
     grants = Grant.objects.filter(allocation=allocation, **filters).values_list(
-        "allocation__province_id",
-        "village__regency_id",
-        "village__district_id",
+        "allocation__province__code",
+        "village__regency__code",
+        "village__district__code",
         "status",
         "amount",
         "returned_amount",
@@ -140,7 +140,7 @@ def test_it_derives_net_and_outstanding_figures_from_the_totals(mixed, staff):
 def test_it_narrows_a_district_ledger_to_one_regency(mixed, staff, registry):
     rows = ledger(allocation=mixed, user=staff, level="district", regency_code="18.01")
 
-    assert as_tuples(rows) == expected_rows(mixed, "district", village__regency_id="18.01")
+    assert as_tuples(rows) == expected_rows(mixed, "district", village__regency__code="18.01")
     assert [row.code for row in rows] == [registry.district_a1.code, registry.district_a2.code]
 
 
@@ -195,7 +195,7 @@ def test_it_matches_the_committed_amount_in_the_summary(mixed, staff):
 def test_it_shows_a_regency_officer_only_the_own_regency(mixed, officer_a, level):
     rows = ledger(allocation=mixed, user=officer_a, level=level)
 
-    assert as_tuples(rows) == expected_rows(mixed, level, village__regency_id="18.01")
+    assert as_tuples(rows) == expected_rows(mixed, level, village__regency__code="18.01")
     assert rows
 
 
@@ -206,7 +206,7 @@ def test_it_shows_a_regency_officer_nothing_of_another_regency_on_drill_down(mix
 def test_it_summarises_only_the_own_regency_for_an_officer(mixed, officer_b):
     summary = allocation_summary(allocation=mixed, user=officer_b)
 
-    (own,) = expected_rows(mixed, "regency", village__regency_id="18.71")
+    (own,) = expected_rows(mixed, "regency", village__regency__code="18.71")
     assert as_tuples([summary.totals])[0][2:] == own[2:]
 
 

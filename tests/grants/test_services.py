@@ -45,7 +45,7 @@ def act_on_batch(action: str, allocation, regency, actor, **kwargs) -> list[Gran
 
 
 def grants_of(allocation, regency) -> list[Grant]:
-    return list(Grant.objects.filter(allocation=allocation, village__regency=regency).order_by("village_id"))
+    return list(Grant.objects.filter(allocation=allocation, village__regency=regency).order_by("village__code"))
 
 
 def statuses(grants) -> dict[int, str]:
@@ -319,7 +319,7 @@ def test_it_names_the_refused_grant_and_its_state(make_grant, staff):
     with pytest.raises(TransitionRefused) as caught:
         services.grant_approve(grant=grant, actor=staff)
 
-    assert caught.value.fields == {"grants": [f"{grant.village_id} {grant.village.name} is Disbursed"]}
+    assert caught.value.fields == {"grants": [f"{grant.village.code} {grant.village.name} is Disbursed"]}
 
 
 def test_it_keeps_the_status_on_a_partial_return(make_grant, staff):
@@ -382,9 +382,9 @@ def test_it_closes_once_spent_and_returned_add_up_to_the_payment(make_grant, sta
 def test_it_plans_every_active_village_of_the_province_at_the_unit_amount(allocation, registry, staff):
     result = services.allocation_plan(allocation=allocation, actor=staff)
 
-    villages = set(Village.objects.filter(regency__province_id="18").values_list("code", flat=True))
+    villages = set(Village.objects.filter(regency__province__code="18").values_list("code", flat=True))
     grants = Grant.objects.filter(allocation=allocation)
-    assert set(grants.values_list("village_id", flat=True)) == villages
+    assert set(grants.values_list("village__code", flat=True)) == villages
     assert set(grants.values_list("amount", "status")) == {(UNIT, GrantStatus.PLANNED)}
     assert (result.created, result.amount) == (len(villages), len(villages) * UNIT)
     assert GrantEvent.objects.filter(action=GrantAction.PLAN).count() == len(villages)
@@ -393,7 +393,7 @@ def test_it_plans_every_active_village_of_the_province_at_the_unit_amount(alloca
 def test_it_plans_only_the_villages_of_the_given_regency(allocation, registry, staff):
     result = services.allocation_plan(allocation=allocation, actor=staff, regency=registry.regency_b)
 
-    planned = set(Grant.objects.filter(allocation=allocation).values_list("village_id", flat=True))
+    planned = set(Grant.objects.filter(allocation=allocation).values_list("village__code", flat=True))
     assert planned == set(Village.objects.filter(regency=registry.regency_b).values_list("code", flat=True))
     assert result.created == len(planned) == 2
 
@@ -949,7 +949,7 @@ def test_it_refuses_a_batch_with_an_ineligible_grant_and_writes_nothing(
     with pytest.raises(TransitionRefused) as caught:
         act_on_batch(action, allocation, registry.regency_a, staff, grant_ids=[good.pk, bad.pk])
 
-    assert [message.split()[0] for message in caught.value.fields["grants"]] == [bad.village_id]
+    assert [message.split()[0] for message in caught.value.fields["grants"]] == [bad.village.code]
     assert snapshot(allocation) == before
 
 

@@ -18,7 +18,7 @@ from rollout.models import PillarStatus, Signal
 from smartvillage.errors import ApplicationError
 from tests.accounts.spellings import case_collisions
 from tests.factories import UserFactory
-from villages.models import Province, Village
+from villages.models import Province, Regency, Village
 
 pytestmark = pytest.mark.django_db
 
@@ -263,7 +263,7 @@ def test_each_trail_filters_by_the_account_a_name_logs_into(client, auditor, his
     grant = grant_services.grant_plan(allocation=allocation, village=villages[0], actor=twin)
     grant_services.grant_approve(grant=grant, actor=twin)
     report = rollout_services.report_submit(
-        actor=UserFactory(username="petugas.c", role=Role.REGENCY_OFFICER, regency_id="18.01"),
+        actor=UserFactory(username="petugas.c", role=Role.REGENCY_OFFICER, regency=Regency.objects.get(code="18.01")),
         item=rollout_services.ReportInput(
             village=villages[0],
             pillar1=PillarStatus.LIVE,

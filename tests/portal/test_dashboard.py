@@ -129,20 +129,20 @@ def test_an_officer_cannot_open_another_regency(client, officer_a, figures, url)
 
 def test_an_officer_cannot_open_a_village_of_another_regency(client, officer_a, figures):
     client.force_login(officer_a)
-    village_b = Village.objects.filter(regency_id="18.71").first()
+    village_b = Village.objects.filter(regency__code="18.71").first()
 
     assert client.get(f"/dashboard/villages/{village_b.code}/").status_code == 404
 
 
 def test_the_drill_down_reaches_a_village_page(client, province_staff, figures):
     client.force_login(province_staff)
-    village = Village.objects.filter(regency_id="18.01", rollout__isnull=False).first()
+    village = Village.objects.filter(regency__code="18.01", rollout__isnull=False).first()
 
     regency_page = client.get("/dashboard/regencies/18.01/").content.decode()
-    district_page = client.get(f"/dashboard/districts/{village.district_id}/").content.decode()
+    district_page = client.get(f"/dashboard/districts/{village.district.code}/").content.decode()
     village_page = client.get(f"/dashboard/villages/{village.code}/").content.decode()
 
-    assert f"/dashboard/districts/{village.district_id}/" in regency_page
+    assert f"/dashboard/districts/{village.district.code}/" in regency_page
     assert f"/dashboard/villages/{village.code}/" in district_page
     assert 'id="village-status"' in village_page and 'id="report-history"' in village_page
 
@@ -169,7 +169,7 @@ def test_the_village_export_follows_the_district_filter(client, province_staff, 
 
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))[1:]
     assert {row[0] for row in rows} == set(
-        Village.objects.filter(district_id="18.01.02").values_list("code", flat=True)
+        Village.objects.filter(district__code="18.01.02").values_list("code", flat=True)
     )
 
 
@@ -260,12 +260,12 @@ def test_the_paid_not_live_column_counts_the_paid_grants_of_villages_not_live(cl
 
     listed = list(selectors.paid_not_live(user=province_staff))
     assert province == {
-        "18.01": sum(g.village.regency_id == "18.01" for g in listed),
+        "18.01": sum(g.village.regency.code == "18.01" for g in listed),
         "18.71": 1,
     }
     assert province["18.01"] == 2  # three paid in 18.01, one of them to the live village
     assert regency == {
-        district: sum(g.village.district_id == district for g in listed) for district in ("18.01.01", "18.01.02")
+        district: sum(g.village.district.code == district for g in listed) for district in ("18.01.01", "18.01.02")
     }
 
 
@@ -546,7 +546,7 @@ def test_a_whole_list_shows_every_row_in_the_readers_scope(client, officer_a, lo
 
     assert response.status_code == 200
     rows = list(response.context["page"].object_list)
-    regencies = {getattr(row, "regency_id", None) or row.village.regency_id for row in rows}
+    regencies = {(row.regency if hasattr(row, "regency") else row.village.regency).code for row in rows}
     assert regencies <= {"18.01"}
     assert client.get(f"/dashboard/lists/{name}/", {"regency": "18.71"}).status_code == 404
 

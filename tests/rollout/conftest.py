@@ -77,7 +77,7 @@ def ro_officer_of(db) -> Callable[[Village], object]:
 
     def officer(village: Village):
         return UserFactory(
-            username=f"petugas.{village.regency_id}", role=Role.REGENCY_OFFICER, regency_id=village.regency_id
+            username=f"petugas.{village.regency.code}", role=Role.REGENCY_OFFICER, regency_id=village.regency_id
         )
 
     return officer

@@ -153,7 +153,9 @@ def api_paid(registry, province_admin, province_staff) -> PaidGrants:
     )
     grant_services.allocation_plan(allocation=allocation, actor=province_admin)
     allocation = grant_services.allocation_activate(allocation=allocation, actor=province_admin)
-    grants = {grant.village_id: grant for grant in Grant.objects.filter(allocation=allocation)}
+    grants = {
+        grant.village.code: grant for grant in Grant.objects.filter(allocation=allocation).select_related("village")
+    }
     first_a, second_a, third_a = (grants[village.code] for village in _desa("18.01.")[:3])
     last_b = grants[_villages("18.71.")[-1].code]
     for grant in (first_a, second_a, last_b):
@@ -259,7 +261,7 @@ def test_it_filters_the_rollout_to_adopted_villages(api_client, auditor, api_rol
 
     assert codes == sorted(
         VillageStatus.objects.filter(pillar1=PillarStatus.LIVE, village__is_active=True).values_list(
-            "village_id", flat=True
+            "village__code", flat=True
         )
     )
     assert len(codes) == 4
@@ -270,7 +272,7 @@ def test_it_filters_the_rollout_to_villages_not_adopted(api_client, auditor, api
 
     codes = _codes(api_client.get(ROLLOUT, {"adopted": "false", "page_size": 500}))
 
-    live = set(VillageStatus.objects.filter(pillar1=PillarStatus.LIVE).values_list("village_id", flat=True))
+    live = set(VillageStatus.objects.filter(pillar1=PillarStatus.LIVE).values_list("village__code", flat=True))
     assert codes == [village.code for village in _villages("18.") if village.code not in live]
     assert len(codes) == UNITS_A + UNITS_B - 4
 
@@ -776,7 +778,7 @@ def test_it_answers_404_for_an_unknown_report(api_client, province_staff, api_re
 
 def _expected_figures(villages: list[Village]) -> dict:
     """The snapshot figures of a set of villages, counted row by row in Python (not by the SQL under test)."""
-    statuses = {status.village_id: status for status in VillageStatus.objects.all()}
+    statuses = {status.village.code: status for status in VillageStatus.objects.select_related("village")}
     active = [village for village in villages if village.is_active]
     stale_before = timezone.localdate() - datetime.timedelta(days=services.STALE_AFTER_DAYS)
 
@@ -994,7 +996,7 @@ def test_it_describes_a_paid_not_live_grant(api_client, auditor, api_paid):
 
     row = api_client.get(PAID_NOT_LIVE, {"regency": "18.01"}).json()["results"][0]
 
-    assert (row["grant"], row["allocation"], row["village"]) == (grant.pk, grant.allocation_id, grant.village_id)
+    assert (row["grant"], row["allocation"], row["village"]) == (grant.pk, grant.allocation_id, grant.village.code)
     assert (row["village_name"], row["district_name"], row["regency"]) == (grant.village.name, "Natar", "18.01")
     assert (row["amount"], row["grant_status"]) == (grant.amount, "disbursed")
 
@@ -1042,9 +1044,9 @@ def api_both_regencies(auditor, api_rollout_state, api_paid, api_report, api_rep
     services.adoption_recompute(on_date=_days_ago(30))
     services.adoption_recompute()
     # Each list below has rows of 18.71 for a province-wide user, so the officer's empty view means something.
-    assert selectors.village_rollout_list(user=auditor).filter(regency_id="18.71").exists()
-    assert selectors.report_list(user=auditor).filter(village__regency_id="18.71").exists()
-    assert selectors.paid_not_live(user=auditor).filter(village__regency_id="18.71").exists()
+    assert selectors.village_rollout_list(user=auditor).filter(regency__code="18.71").exists()
+    assert selectors.report_list(user=auditor).filter(village__regency__code="18.71").exists()
+    assert selectors.paid_not_live(user=auditor).filter(village__regency__code="18.71").exists()
     assert AdoptionSnapshot.objects.filter(code__startswith="18.71").exists()
     assert AdoptionSnapshot.objects.filter(level="province").exists()
 
@@ -1075,7 +1077,7 @@ def test_it_lists_only_the_own_regency_reports_to_a_regency_officer(api_client, 
 
     assert all(row["village"].startswith("18.01.") and row["regency"] == "18.01" for row in rows)
     if not query:
-        assert len(rows) == ProgressReport.objects.filter(village__regency_id="18.01").count()
+        assert len(rows) == ProgressReport.objects.filter(village__regency__code="18.01").count()
 
 
 def test_it_answers_404_to_a_regency_officer_for_a_report_of_another_regency(

@@ -41,7 +41,7 @@ def ro_demo(django_db_setup, django_db_blocker) -> Iterator[None]:
 
 
 def active_desa():
-    return Village.objects.filter(is_active=True, regency__province_id="18").exclude(kind=VillageKind.KELURAHAN)
+    return Village.objects.filter(is_active=True, regency__province__code="18").exclude(kind=VillageKind.KELURAHAN)
 
 
 def rollout_state() -> dict[str, list]:
@@ -68,7 +68,7 @@ def test_it_leaves_the_61_desa_blocked_by_no_signal_in_three_regencies(ro_demo):
     not_adopted = active_desa().exclude(rollout__pillar1=PillarStatus.LIVE)
 
     assert not_adopted.count() == 61
-    assert set(not_adopted.values_list("regency_id", flat=True)) == NOT_LIVE_REGENCIES
+    assert set(not_adopted.values_list("regency__code", flat=True)) == NOT_LIVE_REGENCIES
     assert set(not_adopted.values_list("rollout__blocker", flat=True)) == {Blocker.NO_SIGNAL}
 
 

@@ -116,8 +116,8 @@ def test_the_bulk_grid_reports_the_ticked_villages_together(client, officer_a, r
     response = client.post(f"/rollout/districts/{registry.district_a1.code}/bulk/", bulk_post(villages, ticked))
 
     assert response.status_code == 302
-    reports = ProgressReport.objects.order_by("village_id")
-    assert [r.village_id for r in reports] == sorted(ticked)
+    reports = ProgressReport.objects.order_by("village__code")
+    assert [r.village.code for r in reports] == sorted(ticked)
     assert reports[1].pillar1 == PillarStatus.IN_PROGRESS
 
 

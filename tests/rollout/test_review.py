@@ -97,7 +97,7 @@ def test_the_report_list_says_a_verified_report_was_superseded(client, auditor, 
 def test_the_village_history_says_a_verified_report_was_superseded(client, province_staff, superseded):
     client.force_login(province_staff)
 
-    page = client.get(f"/dashboard/villages/{superseded.village_id}/").content.decode()
+    page = client.get(f"/dashboard/villages/{superseded.village.code}/").content.decode()
 
     history = page[page.index('id="report-history"') :]
     assert history.count(SUPERSEDED_ID) == 1

@@ -66,7 +66,7 @@ def desa_of(district) -> list[Village]:
 
 
 def listed(user) -> list[str]:
-    return list(selectors.paid_not_live(user=user).values_list("village_id", flat=True))
+    return list(selectors.paid_not_live(user=user).values_list("village__code", flat=True))
 
 
 def test_it_lists_a_disbursed_grant_of_a_village_not_adopted(registry, ro_grant, ro_verified, province_staff):

@@ -28,7 +28,7 @@ from villages.models import Village, VillageKind
 pytestmark = pytest.mark.django_db
 
 CONTENT_FIELDS = (
-    "village_id",
+    "village__code",
     "pillar1",
     "pillar2",
     "pillar3",
@@ -67,7 +67,7 @@ def test_it_lets_an_officer_report_on_a_village_of_the_own_regency(registry, off
 
     report.refresh_from_db()
     assert report.status == ReportStatus.AWAITING
-    assert (report.village_id, report.submitted_by, report.note) == (village.code, officer_a, "Sudah live.")
+    assert (report.village.code, report.submitted_by, report.note) == (village.code, officer_a, "Sudah live.")
     assert (report.reviewed_by, report.reviewed_at) == (None, None)
 
 
@@ -458,7 +458,7 @@ def test_it_submits_a_districts_rows_as_one_report_each(registry, officer_a, ro_
     )
 
     assert len(reports) == len(villages) == 4
-    assert sorted(ProgressReport.objects.values_list("village_id", flat=True)) == [v.code for v in villages]
+    assert sorted(ProgressReport.objects.values_list("village__code", flat=True)) == [v.code for v in villages]
     assert set(ProgressReport.objects.values_list("status", "submitted_by")) == {(ReportStatus.AWAITING, officer_a.pk)}
     assert not VillageStatus.objects.exists()
 
@@ -549,9 +549,9 @@ FIGURES = (
     "awaiting_verification",
 )
 SCOPES = {
-    SnapshotLevel.PROVINCE: "regency__province_id",
-    SnapshotLevel.REGENCY: "regency_id",
-    SnapshotLevel.DISTRICT: "district_id",
+    SnapshotLevel.PROVINCE: "regency__province__code",
+    SnapshotLevel.REGENCY: "regency__code",
+    SnapshotLevel.DISTRICT: "district__code",
 }
 
 
@@ -584,9 +584,9 @@ def expected_units() -> set[tuple[str, str]]:
     """Every province, regency and district that has an active village."""
     active = Village.objects.filter(is_active=True)
     return (
-        {(SnapshotLevel.PROVINCE, code) for code in active.values_list("regency__province_id", flat=True)}
-        | {(SnapshotLevel.REGENCY, code) for code in active.values_list("regency_id", flat=True)}
-        | {(SnapshotLevel.DISTRICT, code) for code in active.values_list("district_id", flat=True)}
+        {(SnapshotLevel.PROVINCE, code) for code in active.values_list("regency__province__code", flat=True)}
+        | {(SnapshotLevel.REGENCY, code) for code in active.values_list("regency__code", flat=True)}
+        | {(SnapshotLevel.DISTRICT, code) for code in active.values_list("district__code", flat=True)}
     )
 
 
@@ -655,7 +655,7 @@ def test_it_writes_figures_equal_to_a_count_of_the_village_rows(ro_scenario, ro_
 def test_it_leaves_inactive_villages_out_of_every_figure(ro_scenario, ro_clock):
     services.adoption_recompute()
 
-    district_a2 = AdoptionSnapshot.objects.get(date=ro_clock.today(), code=ro_scenario.e[0].district_id)
+    district_a2 = AdoptionSnapshot.objects.get(date=ro_clock.today(), code=ro_scenario.e[0].district.code)
     assert (district_a2.units, district_a2.desa, district_a2.adopted_units, district_a2.pillar2_live) == (1, 1, 0, 0)
     assert district_a2.awaiting_verification == 0
 

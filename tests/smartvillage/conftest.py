@@ -31,7 +31,7 @@ from tests.factories import DistrictFactory, RegencyFactory, UserFactory, Villag
 from treasury import services as treasury_services
 from treasury.models import Outcome, OutcomeKind
 from treasury.parsers import statement_parse
-from villages.models import Province, RegencyKind, Village, VillageKind
+from villages.models import Province, Regency, RegencyKind, Village, VillageKind
 
 SECRET_B = "RAHASIA-B"
 
@@ -180,7 +180,7 @@ def build_world() -> World:
     villages = _build_registry()
     for role, (username, user_role, regency) in USERNAMES.items():
         if regency is not None:
-            users[role] = UserFactory(username=username, role=user_role, regency_id=regency)
+            users[role] = UserFactory(username=username, role=user_role, regency=Regency.objects.get(code=regency))
     admin, staff = users["province_admin"], users["province_staff"]
     province = Province.objects.get(code="18")
 

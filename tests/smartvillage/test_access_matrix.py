@@ -36,6 +36,7 @@ from django.urls import get_resolver, resolve, reverse
 from django.utils import translation
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from grants.models import Allocation, Grant
 from grants.services import GRANT_UNIT_AMOUNT, transfer_window
 from rollout.models import ProgressReport, ReportStatus, VillageStatus
@@ -43,6 +44,7 @@ from smartvillage.templatetags.rupiah import rupiah
 from tests.conftest import PASSWORD
 from tests.smartvillage.conftest import SECRET_B, World
 from tests.smartvillage.test_url_access import walk
+from villages.services import region_list_upload, registry_units
 
 pytestmark = pytest.mark.django_db
 
@@ -254,6 +256,27 @@ def _allocation(world: World, side: str | None = None) -> dict:
     return {"pk": world.allocation}
 
 
+def _newer_list(world: World) -> bytes:
+    """A newer list of the world's province: its registry as it is, and one new village in district A."""
+    units = registry_units(provinces={world.regencies["A"][:2]})
+    rows = [(unit.code, unit.name, unit.level, unit.parent_code) for unit in units]
+    rows.append((_new_village(world), "Desa Baru Uji", "village", world.districts["A"]))
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([("code", "name", "level", "parent_code"), *rows])
+    return buffer.getvalue().encode()
+
+
+def _new_village(world: World) -> str:
+    return f"{world.districts['A']}.2998"
+
+
+def _region_upload(world: World) -> dict:
+    """An uploaded newer list under review, planned (one row: the new village, line 2)."""
+    admin = User.objects.get(pk=world.users["province_admin"])
+    upload = region_list_upload(actor=admin, file_name="baru.csv", data=_newer_list(world))
+    return {"pk": upload.pk}
+
+
 TABLE: dict[str, Route] = {
     route.name: route
     for route in [
@@ -313,6 +336,28 @@ TABLE: dict[str, Route] = {
         page("villages:registry", plain(), get=READ_ANY, lists=True),
         page("villages:regency", per_regency(lambda w, s: {"code": w.regencies[s]}), get=READ),
         page("villages:district", per_regency(lambda w, s: {"code": w.districts[s]}), get=READ),
+        # Loading a newer region list (Capability.MANAGE_REGIONS): upload, decide a row, apply.
+        page(
+            "villages:region-lists",
+            plain(body=lambda w: {"file": SimpleUploadedFile("baru.csv", _newer_list(w), content_type="text/csv")}),
+            get=ADMIN_ONLY,
+            post=ADMIN_ONLY_SAVED,
+        ),
+        page(
+            "villages:region-list",
+            plain(_region_upload, body=lambda w: {"line": 2, "change": "new", "new_code": _new_village(w)}),
+            get=ADMIN_ONLY,
+            post=ADMIN_ONLY_SAVED,
+        ),
+        page(
+            "villages:region-list-apply",
+            plain(
+                _region_upload,
+                body=lambda w: {"decree": "Kepmendagri uji/2026", "valid_from": "2026-01-01", "confirm": "on"},
+            ),
+            get=POST_ONLY,
+            post=ADMIN_ONLY_SAVED,
+        ),
         # --- grant pages ---
         page("grants:allocation-list", plain(), get=READ_ANY, lists=True),
         page("grants:allocation", plain(_allocation), get=READ_ANY, lists=True),
@@ -399,6 +444,10 @@ TABLE: dict[str, Route] = {
         api("district-detail", per_regency(lambda w, s: {"code": w.districts[s]}), get=READ),
         api("village-list", plain(), get=READ_ANY, lists=True),
         api("village-detail", per_regency(lambda w, s: {"code": w.villages[s]}), get=READ),
+        # A unit's versions over time (issue 14): read like the unit itself.
+        api("regency-history", per_regency(lambda w, s: {"code": w.regencies[s]}), get=READ),
+        api("district-history", per_regency(lambda w, s: {"code": w.districts[s]}), get=READ),
+        api("village-history", per_regency(lambda w, s: {"code": w.villages[s]}), get=READ),
         # --- API: allocations and grants ---
         api(
             "allocation-list",

@@ -186,7 +186,7 @@ def world(registry, province_admin, province_staff, auditor, officer_a, officer_
         actor=province_admin, province=province, fiscal_year=2027, legal_basis="Pergub Lampung 2027 (uji)"
     )
     grant_services.allocation_plan(allocation=active, actor=province_admin)
-    grants = list(Grant.objects.filter(allocation=active).order_by("village_id"))
+    grants = list(Grant.objects.filter(allocation=active).order_by("village__code"))
     for grant, state in zip(grants, GRANT_STATES, strict=True):
         _bring(grant, state, province_staff)
 

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from rollout.models import ProgressReport
-from villages import services as village_services
+from villages import region_files as village_services
 from villages.models import Village
 from villages.services import RegionFileError, regions_load
 
@@ -80,7 +80,7 @@ def test_an_oversized_api_body_is_refused_with_a_json_400_and_nothing_written(ap
     api_client.force_authenticate(officer_a)
     village = Village.objects.filter(regency=officer_a.regency).first()
     row = {"village": village.code, "pillar1": "live", "pillar2": "live", "pillar3": "live", "note": "x" * 1000}
-    body = json.dumps({"district": village.district_id, "reports": [row] * 3000})  # about 3 MB
+    body = json.dumps({"district": village.district.code, "reports": [row] * 3000})  # about 3 MB
 
     response = api_client.post("/api/v1/reports/bulk/", body, content_type="application/json")
 

@@ -44,10 +44,10 @@ def test_it_loads_every_bundled_lampung_unit_with_the_source_counts_per_regency(
 
     rows = source_rows()
     expected = Counter((row["code"][:5], row["kind"]) for row in rows if row["level"] == "village")
-    loaded = Counter(Village.objects.values_list("regency_id", "kind"))
+    loaded = Counter(Village.objects.values_list("regency__code", "kind"))
     assert loaded == expected
     expected_districts = Counter(row["parent_code"] for row in rows if row["level"] == "district")
-    assert Counter(District.objects.values_list("regency_id", flat=True)) == expected_districts
+    assert Counter(District.objects.values_list("regency__code", flat=True)) == expected_districts
     assert sorted(Regency.objects.values_list("code", flat=True)) == sorted(
         row["code"] for row in rows if row["level"] == "regency"
     )

@@ -37,7 +37,7 @@ class Command(BaseCommand):
                 f"returned {rupiah(summary.returned)}, net disbursed {rupiah(summary.net_disbursed)}, "
                 f"remaining {rupiah(summary.remaining)}."
             )
-        officers = {user.regency_id: user for user in users if user.regency_id}
+        officers = {user.regency.code: user for user in users if user.regency_id}
         if demo_rollout_seed(staff=staff, officers=officers):
             end = AdoptionSnapshot.objects.filter(level="province").order_by("-date").first()
             self.stdout.write(
@@ -47,5 +47,5 @@ class Command(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD}):"))
         for user in users:
-            scope = f" {user.regency_id}" if user.regency_id else ""
+            scope = f" {user.regency.code}" if user.regency_id else ""
             self.stdout.write(f"  {user.username:<24} {user.get_role_display()}{scope}")
