@@ -286,6 +286,7 @@ SPECTACULAR_SETTINGS = {
         "ReportStatusEnum": "rollout.models.ReportStatus",
         "VillageKindEnum": "villages.models.VillageKind",
         "RegencyKindEnum": "villages.models.RegencyKind",
+        "RegionLevelEnum": "villages.models.RegionLevel",
     },
 }
 
