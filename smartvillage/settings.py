@@ -287,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "VillageKindEnum": "villages.models.VillageKind",
         "RegencyKindEnum": "villages.models.RegencyKind",
         "RegionLevelEnum": "villages.models.RegionLevel",
+        "SnapshotLevelEnum": "rollout.models.SnapshotLevel",
     },
 }
 
