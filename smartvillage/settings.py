@@ -333,6 +333,8 @@ SPECTACULAR_SETTINGS = {
         "ReportStatusEnum": "rollout.models.ReportStatus",
         "VillageKindEnum": "villages.models.VillageKind",
         "RegencyKindEnum": "villages.models.RegencyKind",
+        "RegionLevelEnum": "villages.models.RegionLevel",
+        "SnapshotLevelEnum": "rollout.models.SnapshotLevel",
     },
 }
 
