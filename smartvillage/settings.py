@@ -119,6 +119,12 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     # A replica host that drops packets costs a request at most this long before the primary answers.
     DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", 2)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# PostgreSQL's JIT compiles a query whose estimated cost passes a threshold: for the portal's short queries that
+# costs more than it saves (the dashboard's trend query, estimated high for its subplans, spent 975 of its 991 ms
+# compiling; `make bench`). Off for the portal's own connections, whatever the server's default.
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _database.setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DATABASE_ROUTERS = ["smartvillage.replica.ReplicaRouter"]
 # Past this lag the replica is left aside until it catches up; its state is measured this often per process.
 DATABASE_REPLICA_MAX_LAG_SECONDS = env.int("DATABASE_REPLICA_MAX_LAG_SECONDS", default=10)

@@ -229,3 +229,14 @@ def test_photos_go_to_the_s3_compatible_bucket_the_environment_names():
         "private",
     )
     assert storage["location"] == "report-photos"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_connections_run_without_jit():
+    # make bench: the dashboard's trend query spent 975 of its 991 ms in JIT compilation.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
